@@ -1,0 +1,83 @@
+import type { Project } from '#schemas/eig-form';
+
+/**
+ * Where a dossier stands in our store:
+ * - `stored`: valid, every file archived in S3;
+ * - `files_pending`: valid, some files not archived yet (virus scan pending, URL expired, fetch failed);
+ * - `invalid`: failed validation, stored with its issues (files are still archived);
+ * - `not_found`: DS does not return it (hidden, or never visible to our token);
+ * - `deleted`: DS reported it deleted.
+ */
+export const DOSSIER_STATUSES = ['stored', 'files_pending', 'invalid', 'not_found', 'deleted'] as const;
+export type DossierStatus = (typeof DOSSIER_STATUSES)[number];
+
+export interface ValidationIssue {
+  /** Dotted path in the DS dossier or in the mapped project, e.g. `champs.3.integerNumber`. */
+  path: string;
+  message: string;
+}
+
+/** One file of the dossier as DS lists it, with where we keep it. */
+export interface AttachmentRef {
+  champId: string;
+  /** The repetition row the champ belongs to, when it is in one. */
+  rowId?: string;
+  label: string;
+  filename: string;
+  contentType: string;
+  byteSize: number;
+  /** Base64 MD5, as DS gives it. */
+  checksum: string;
+  virusScan: 'pending' | 'safe' | 'unknown';
+  /** S3 object key: content-addressed, so the same file is never uploaded twice. */
+  key: string;
+}
+
+export type AttachmentStatus = 'stored' | 'scan_pending' | 'fetch_failed';
+
+/** What we know of one archived (or not yet archived) file. */
+export interface AttachmentRecord extends AttachmentRef {
+  dossierNumber: number;
+  status: AttachmentStatus;
+  updatedAt: string;
+  /** Why the last fetch failed (no personal data: a status code or an error name). */
+  lastError?: string;
+}
+
+export interface DossierRecord {
+  number: number;
+  demarcheNumber: number;
+  /** DS state (en_construction, ...). Unknown for not_found dossiers never seen before. */
+  state: string | null;
+  status: DossierStatus;
+  /** DS's `dateDerniereModification`, as DS wrote it. */
+  dateDerniereModification: string | null;
+  /** The same instant in epoch ms: what the conditional write compares. 0 when unknown. */
+  modifiedAtMs: number;
+  dateDepot: string | null;
+  /** Bimonthly round the dossier belongs to (see round.ts), `unassigned` before deposit. */
+  round: string;
+  /** The mapped project; partial when the dossier is invalid. */
+  project: Partial<Project> | null;
+  issues: ValidationIssue[];
+  /** The files of this version of the dossier. */
+  attachments: AttachmentRef[];
+  /** True once every file of this version is archived. */
+  filesComplete: boolean;
+  /** S3 key of the raw GraphQL answer for this version. */
+  snapshotKey: string | null;
+  ingestedAt: string;
+}
+
+/** The status a dossier version gets from its validity and its files. */
+export function statusOf(valid: boolean, filesComplete: boolean): DossierStatus {
+  if (!valid) return 'invalid';
+  return filesComplete ? 'stored' : 'files_pending';
+}
+
+/** Epoch ms of an ISO 8601 instant with offset; DS dates carry the Paris offset. */
+export function instantMs(iso: string): number {
+  const ms = Date.parse(iso);
+  if (Number.isNaN(ms)) throw new RangeError(`not an ISO 8601 instant: ${iso}`);
+  return ms;
+}

@@ -1,0 +1,112 @@
+import type { IngestMessage } from '#schemas/ingest-message';
+import type { FormMapping } from '#schemas/eig-form';
+import { planFileFetches, type FilePlan } from './attachments.ts';
+import { statusOf, type AttachmentRecord, type DossierStatus } from './dossier.ts';
+import { FileFetchError } from './errors.ts';
+import { interpretDossier } from './interpret-dossier.ts';
+import type { AttachmentStore, Clock, DossierRepository, DsApi } from './ports.ts';
+
+export interface IngestDependencies {
+  ds: DsApi;
+  dossiers: DossierRepository;
+  files: AttachmentStore;
+  mapping: FormMapping;
+  clock: Clock;
+  /** Files archived at once for one dossier; each is streamed, so memory stays flat. */
+  fileConcurrency?: number;
+}
+
+export interface IngestOutcome {
+  number: number;
+  status: DossierStatus;
+  /**
+   * `written`: this version is now the stored one; `stale`: the store holds a newer one;
+   * `same_version`: already stored (files retried when some were missing); `missing`: DS does not return it.
+   */
+  result: 'written' | 'stale' | 'same_version' | 'missing';
+  filesStored: number;
+  filesPending: number;
+  /** True when something is not final yet (file scan pending, fetch failed): deliver the message again later. */
+  retryLater: boolean;
+}
+
+/** Runs `task` over `items`, at most `limit` at a time, in order of start. */
+export async function mapWithConcurrency<T, R>(items: T[], limit: number, task: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await task(items[index]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
+/** Archives one planned file and records the outcome; returns whether it is now stored. */
+async function archive(step: FilePlan, number: number, deps: IngestDependencies): Promise<'skipped' | 'stored' | 'pending'> {
+  if (step.action === 'skip') return 'skipped';
+  const { url: _url, ...ref } = step.file;
+  const record = (status: AttachmentRecord['status'], lastError?: string): AttachmentRecord => ({
+    ...ref, dossierNumber: number, status, updatedAt: deps.clock.now().toISOString(), ...(lastError ? { lastError } : {}),
+  });
+  if (step.action === 'wait_for_scan') {
+    await deps.dossiers.putAttachment(record('scan_pending'));
+    return 'pending';
+  }
+  try {
+    await deps.files.putFile(step.file);
+  } catch (error) {
+    if (!(error instanceof FileFetchError)) throw error;
+    await deps.dossiers.putAttachment(record('fetch_failed', error.reason));
+    return 'pending';
+  }
+  await deps.dossiers.putAttachment(record('stored'));
+  return 'stored';
+}
+
+/**
+ * One ingestion: re-read the dossier from DS (the message is only a hint), store this version
+ * unless a newer one is stored, then archive its files. Safe to run twice, concurrently or out
+ * of order: the conditional write keeps DS's latest version, file keys are content-addressed.
+ */
+export async function ingestDossier(message: IngestMessage, deps: IngestDependencies): Promise<IngestOutcome> {
+  const number = message.dossierNumber;
+  const fetched = await deps.ds.fetchDossier(number);
+  if (!fetched.found) {
+    const status = message.hint.eventType === 'dossier_supprime' ? 'deleted' : 'not_found';
+    await deps.dossiers.markMissing(number, message.demarcheNumber, status, deps.clock.now());
+    return { number, status, result: 'missing', filesStored: 0, filesPending: 0, retryLater: false };
+  }
+
+  const { record, files } = interpretDossier(number, fetched.dossier, deps.mapping, deps.clock.now());
+  // The snapshot key is per version, so writing it before the conditional put is idempotent.
+  await deps.files.putSnapshot(record.snapshotKey!, fetched.dossier);
+  const saved = await deps.dossiers.saveIfNewer(record);
+  if (!saved.written) {
+    const { current } = saved;
+    if (current.modifiedAtMs > record.modifiedAtMs) {
+      return { number, status: current.status, result: 'stale', filesStored: 0, filesPending: 0, retryLater: false };
+    }
+    if (current.filesComplete) {
+      return { number, status: current.status, result: 'same_version', filesStored: 0, filesPending: 0, retryLater: false };
+    }
+  }
+
+  const plan = planFileFetches(files, await deps.dossiers.listAttachments(number));
+  const outcomes = await mapWithConcurrency(plan, deps.fileConcurrency ?? 4, (step) => archive(step, number, deps));
+  const filesPending = outcomes.filter((o) => o === 'pending').length;
+  const filesStored = outcomes.filter((o) => o === 'stored').length;
+  let status = record.status;
+  if (filesPending === 0 && !record.filesComplete) {
+    status = statusOf(record.issues.length === 0, true);
+    const stillCurrent = await deps.dossiers.completeFiles(number, record.modifiedAtMs, status);
+    if (!stillCurrent) {
+      return { number, status, result: 'stale', filesStored, filesPending, retryLater: false };
+    }
+  }
+  return {
+    number, status, result: saved.written ? 'written' : 'same_version', filesStored, filesPending, retryLater: filesPending > 0,
+  };
+}
