@@ -22,7 +22,7 @@ const secret = <K extends string>(name: K) =>
     [name]: nonEmpty.optional(),
     [`${name}_SECRET_ARN`]: z.string().startsWith('arn:', 'must be a Secrets Manager ARN').optional(),
   } as Record<K | `${K}_SECRET_ARN`, z.ZodOptional<z.ZodString>>).refine(
-    (env) => env[name] !== undefined || env[`${name}_SECRET_ARN` as K] !== undefined,
+    (env) => (env as Record<string, unknown>)[name] !== undefined || (env as Record<string, unknown>)[`${name}_SECRET_ARN`] !== undefined,
     { message: `${name} (or ${name}_SECRET_ARN) is required`, path: [name] },
   );
 
