@@ -1,0 +1,50 @@
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy from '@middy/core';
+import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
+import { IngestDossierEnvSchema } from '#schemas/env';
+import { IngestMessageSchema } from '#schemas/ingest-message';
+import { ingestDossier, type IngestDependencies } from '#core/ingest-dossier';
+import { DsGraphqlClient } from '#adapters/ds-api/graphql-client';
+import { createDocumentClient } from '#adapters/dynamodb/client';
+import { DynamoDossierRepository } from '#adapters/dynamodb/dossier-repository';
+import { createS3Client } from '#adapters/s3/client';
+import { S3AttachmentStore } from '#adapters/s3/attachment-store';
+import { loadConfig } from '#shared/config';
+import { EIG_FORM_MAPPING } from '#shared/form-mapping';
+import { logger } from '#shared/powertools';
+import { resolveSecret } from '#shared/secrets';
+
+/**
+ * SQS -> ingest-dossier: each message is a hint "dossier N changed". A record fails (and SQS
+ * delivers it again, then to the DLQ after 5 receives) when DS or S3 fails, or when a file
+ * is not final yet (virus scan pending, expired URL): nothing is acknowledged half done.
+ */
+const config = loadConfig(IngestDossierEnvSchema);
+const dependencies: Promise<IngestDependencies> = resolveSecret(config, 'DS_API_TOKEN').then((token) => ({
+  ds: new DsGraphqlClient({ url: config.DS_API_URL, token, timeoutMs: config.DS_API_TIMEOUT_SECONDS * 1000 }),
+  dossiers: new DynamoDossierRepository({ client: createDocumentClient(), tableName: config.TABLE_NAME }),
+  files: new S3AttachmentStore({ client: createS3Client(), bucket: config.BUCKET_NAME }),
+  mapping: EIG_FORM_MAPPING,
+  clock: { now: () => new Date() },
+}));
+
+/** Thrown to have SQS deliver the message again later; not a fault. */
+export class NotFinalYetError extends Error {
+  override name = 'NotFinalYetError';
+}
+
+async function ingestRecord(record: SQSRecord): Promise<void> {
+  const message = IngestMessageSchema.parse(JSON.parse(record.body));
+  const outcome = await ingestDossier(message, await dependencies);
+  logger.info('dossier ingested', { ...outcome, messageId: record.messageId });
+  if (outcome.retryLater) {
+    throw new NotFinalYetError(`dossier ${outcome.number}: ${outcome.filesPending} file(s) not archived yet`);
+  }
+}
+
+const processor = new BatchProcessor(EventType.SQS);
+
+export const handler = middy(async (event: SQSEvent, context: Context) =>
+  processPartialResponse(event, ingestRecord, processor, { context }),
+).use(injectLambdaContext(logger));

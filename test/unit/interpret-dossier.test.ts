@@ -1,0 +1,78 @@
+import { describe, expect, it } from 'vitest';
+import { interpretDossier } from '#core/interpret-dossier';
+import { roundOf } from '#core/round';
+import { attachmentKey, planFileFetches, safeFilename } from '#core/attachments';
+import { sampleDossier, sampleMapping } from '../helpers/samples.ts';
+
+const now = new Date('2026-03-05T13:30:00Z');
+
+describe('interpretDossier', () => {
+  it('builds the record of a valid dossier, files pending until archived', () => {
+    const { record, files } = interpretDossier(23456789, sampleDossier(23456789), sampleMapping(), now);
+    expect(record).toMatchObject({
+      number: 23456789, demarcheNumber: 98765, state: 'en_construction', status: 'files_pending',
+      modifiedAtMs: Date.parse('2026-03-05T14:22:11+01:00'), round: '2026-03', issues: [], filesComplete: false,
+      snapshotKey: `dossiers/23456789/${Date.parse('2026-03-05T14:22:11+01:00')}.json`,
+    });
+    expect(files.map((f) => [f.filename, f.virusScan])).toEqual([
+      ['fiche-defi.pdf', 'safe'], ['lettre-soutien-dg.pdf', 'safe'], ['annexe-donnees.xlsx', 'pending'],
+    ]);
+    expect(record.attachments[0]).not.toHaveProperty('url');
+    expect(files[0]!.key).toBe('attachments/23456789/4102108/110eae2688a744c78eb8c97aa7161458/fiche-defi.pdf');
+  });
+
+  it('stores an invalid dossier with its issues and still lists its files', () => {
+    const { record, files } = interpretDossier(23456791, sampleDossier(23456791), sampleMapping(), now);
+    expect(record.status).toBe('invalid');
+    expect(record.issues.length).toBeGreaterThanOrEqual(3);
+    expect(files).toHaveLength(2);
+  });
+
+  it('keeps the other champs and files when one champ is malformed', () => {
+    const raw = sampleDossier(23456789);
+    raw.champs[3].integerNumber = 'deux';
+    const { record, files } = interpretDossier(23456789, raw, sampleMapping(), now);
+    expect(record.status).toBe('invalid');
+    expect(record.issues.map((i) => i.path)).toContain('champs.3.integerNumber');
+    expect(record.project?.title).toMatch(/^DataSanté/);
+    expect(files).toHaveLength(3);
+  });
+
+  it('stores an unreadable answer as version 0 so that any readable version replaces it', () => {
+    const { record } = interpretDossier(42, { hello: 'world' }, sampleMapping(), now);
+    expect(record).toMatchObject({ number: 42, modifiedAtMs: 0, status: 'invalid', round: 'unassigned' });
+  });
+
+  it('flags an answer about another dossier', () => {
+    const { record } = interpretDossier(1, sampleDossier(23456789), sampleMapping(), now);
+    expect(record.issues).toContainEqual({ path: 'number', message: 'DS answered dossier 23456789 for 1' });
+  });
+});
+
+describe('rounds', () => {
+  it.each([
+    ['2026-03-05T14:22:10+01:00', '2026-03'],
+    ['2026-04-30T23:59:59+02:00', '2026-03'],
+    ['2026-04-30T22:30:00Z', '2026-05'], // already 1 May in Paris
+    ['2026-12-31T23:30:00Z', '2027-01'],
+    [null, 'unassigned'],
+  ])('%s is in round %s', (date, round) => {
+    expect(roundOf(date)).toBe(round);
+  });
+});
+
+describe('attachments', () => {
+  it('skips stored files, waits for pending scans, fetches the rest', () => {
+    const { files } = interpretDossier(23456789, sampleDossier(23456789), sampleMapping(), now);
+    const stored = [{ ...files[0]!, dossierNumber: 23456789, status: 'stored' as const, updatedAt: '' }];
+    expect(planFileFetches(files, stored).map((p) => p.action)).toEqual(['skip', 'fetch', 'wait_for_scan']);
+  });
+
+  it('gives a changed file a new key and keeps filenames safe', () => {
+    const a = attachmentKey(1, 'Q2hhbXAtNDEwMjEwOA==', 'EQ6uJoinRMeOuMl6pxYUWA==', 'a.pdf');
+    const b = attachmentKey(1, 'Q2hhbXAtNDEwMjEwOA==', '9pzJuI2XboYtjc1ib/JE7g==', 'a.pdf');
+    expect(a).not.toBe(b);
+    expect(safeFilename('../../etc/passwd')).not.toContain('/');
+    expect(safeFilename('Lettre de soutien (v2).pdf')).toBe('Lettre_de_soutien_v2_.pdf');
+  });
+});
