@@ -7,6 +7,8 @@ export default defineConfig({
     hookTimeout: 60_000,
     // Integration tests start real engines on free ports; two cores here, so keep it modest.
     maxWorkers: 2,
+    // The JSON report feeds the "N passed, N failed" line of .ci/run.
+    reporters: ['default', ['json', { outputFile: '.tmp/vitest-results.json' }]],
     env: { AWS_REQUEST_CHECKSUM_CALCULATION: 'WHEN_REQUIRED', AWS_RESPONSE_CHECKSUM_VALIDATION: 'WHEN_REQUIRED' },
   },
 });
