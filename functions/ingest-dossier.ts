@@ -35,16 +35,24 @@ export class NotFinalYetError extends Error {
 }
 
 async function ingestRecord(record: SQSRecord): Promise<void> {
-  const message = IngestMessageSchema.parse(JSON.parse(record.body));
-  const outcome = await ingestDossier(message, await dependencies);
-  logger.info('dossier ingested', { ...outcome, messageId: record.messageId });
-  if (outcome.retryLater) {
-    throw new NotFinalYetError(`dossier ${outcome.number}: ${outcome.filesPending} file(s) not archived yet`);
+  try {
+    const message = IngestMessageSchema.parse(JSON.parse(record.body));
+    const outcome = await ingestDossier(message, await dependencies);
+    logger.info('dossier ingested', { ...outcome, messageId: record.messageId });
+    if (outcome.retryLater) {
+      throw new NotFinalYetError(`dossier ${outcome.number}: ${outcome.filesPending} file(s) not archived yet`);
+    }
+  } catch (error) {
+    const { name, message } = error as Error;
+    if (error instanceof NotFinalYetError) logger.info('message will be delivered again', { messageId: record.messageId, message });
+    else logger.error('message failed', { messageId: record.messageId, error: name, message });
+    throw error;
   }
 }
 
 const processor = new BatchProcessor(EventType.SQS);
 
 export const handler = middy(async (event: SQSEvent, context: Context) =>
-  processPartialResponse(event, ingestRecord, processor, { context }),
+  // A batch where every record must wait is not a fault: report them all as failures, don't throw.
+  processPartialResponse(event, ingestRecord, processor, { context, throwOnFullBatchFailure: false }),
 ).use(injectLambdaContext(logger));

@@ -1,0 +1,261 @@
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+
+/**
+ * A stand-in for Démarches Simplifiées: the GraphQL operations our client sends
+ * (`getDossier`, `getDemarcheDossiers`, `getDeletedDossiers`), file downloads whose bytes
+ * match the checksums it advertises, expiring file URLs, virus scans that clear after a
+ * while, and emission of legacy webhooks. Seeded from events/dossiers/*.json.
+ *
+ * File bytes are generated, not stored: a deterministic stream per file, so a 200 MB file
+ * costs no memory and its MD5 is computed once by streaming it.
+ */
+
+export interface DsSimulatorOptions {
+  /** Bearer token required on GraphQL calls; when unset any token is accepted. */
+  token?: string;
+  host?: string;
+  port?: number;
+  /** Folder of `<number>.json` GraphQL answers to seed from. */
+  seedDir?: string;
+  /** Lifetime of the file URLs it hands out (DS: 1 hour). */
+  fileUrlTtlMs?: number;
+  /** Files seeded with a pending virus scan turn `safe` after this long. */
+  virusScanMs?: number;
+}
+
+interface SimulatedFile {
+  id: string;
+  size: number;
+  seed: string;
+  checksum: string;
+  contentType: string;
+  scanClearsAt: number;
+}
+
+interface DeletedEntry { number: number; state: string; reason: string; dateSupression: string }
+
+const CHUNK = 64 * 1024;
+
+/** Deterministic pseudo-random bytes (xorshift32), generated chunk by chunk. */
+export function* fileChunks(seed: string, size: number): Generator<Buffer> {
+  let state = createHash('md5').update(seed).digest().readUInt32LE(0) || 1;
+  for (let offset = 0; offset < size; offset += CHUNK) {
+    const chunk = Buffer.allocUnsafe(Math.min(CHUNK, size - offset));
+    for (let i = 0; i < chunk.length; i += 4) {
+      state ^= state << 13; state ^= state >>> 17; state ^= state << 5; state >>>= 0;
+      if (i + 4 <= chunk.length) chunk.writeUInt32LE(state, i);
+      else for (let j = i; j < chunk.length; j++) chunk[j] = (state >>> ((j - i) * 8)) & 0xff;
+    }
+    yield chunk;
+  }
+}
+
+export function base64Md5(seed: string, size: number): string {
+  const hash = createHash('md5');
+  for (const chunk of fileChunks(seed, size)) hash.update(chunk);
+  return hash.digest('base64');
+}
+
+const graphqlError = (message: string, code: string) => ({ message, extensions: { code } });
+
+export class DsSimulator {
+  readonly dossiers = new Map<number, any>();
+  readonly deleted: DeletedEntry[] = [];
+  /** Requests served, by GraphQL operation name or `file`. */
+  readonly calls = new Map<string, number>();
+  private readonly files = new Map<string, SimulatedFile>();
+  private server?: Server;
+  baseUrl = '';
+
+  constructor(private readonly options: DsSimulatorOptions = {}) {
+    if (options.seedDir) this.seed(options.seedDir);
+  }
+
+  get graphqlUrl(): string {
+    return `${this.baseUrl}/api/v2/graphql`;
+  }
+
+  seed(dir: string): void {
+    for (const name of readdirSync(dir).filter((n) => /^\d+\.json$/.test(n)).sort()) {
+      const answer = JSON.parse(readFileSync(join(dir, name), 'utf8'));
+      this.upsert(answer.data.dossier);
+    }
+  }
+
+  /** Publishes a version of a dossier (a new `dateDerniereModification` makes it a new version). */
+  upsert(dossier: any): void {
+    const copy = structuredClone(dossier);
+    for (const file of filesIn(copy.champs ?? [])) this.register(copy.number, file);
+    this.dossiers.set(copy.number, copy);
+    const gone = this.deleted.findIndex((d) => d.number === copy.number);
+    if (gone >= 0) this.deleted.splice(gone, 1);
+  }
+
+  /** Ends every pending virus scan now (their files turn `safe` on the next read). */
+  clearVirusScans(): void {
+    for (const file of this.files.values()) file.scanClearsAt = 0;
+  }
+
+  /** Changes the lifetime of the file URLs handed out from now on (a negative one hands out expired URLs). */
+  setFileUrlTtl(ms: number): void {
+    this.options.fileUrlTtlMs = ms;
+  }
+
+  delete(number: number, reason = 'user_request'): void {
+    const dossier = this.dossiers.get(number);
+    if (!dossier) return;
+    this.dossiers.delete(number);
+    this.deleted.push({ number, state: dossier.state, reason, dateSupression: new Date().toISOString() });
+  }
+
+  async start(): Promise<this> {
+    this.server = createServer((req, res) => {
+      this.route(req, res).catch((error) => {
+        if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
+        res.end(String(error));
+      });
+    });
+    await new Promise<void>((resolve, reject) => {
+      this.server!.once('error', reject);
+      this.server!.listen(this.options.port ?? 0, this.options.host ?? '127.0.0.1', () => resolve());
+    });
+    const { port } = this.server.address() as AddressInfo;
+    this.baseUrl = `http://${this.options.host ?? '127.0.0.1'}:${port}`;
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    if (!this.server) return;
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server!.close(() => resolve()));
+  }
+
+  /** Posts the legacy webhook DS sends when a dossier changes state. */
+  async emitLegacyWebhook(url: string, number: number): Promise<number> {
+    const dossier = this.dossiers.get(number);
+    if (!dossier) throw new Error(`dossier ${number} is not in the simulator`);
+    const updatedAt = new Date(dossier.dateDerniereModification).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
+    const body = new URLSearchParams({
+      procedure_id: String(dossier.demarche.number), dossier_id: String(number), state: dossier.state, updated_at: updatedAt,
+    });
+    const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body });
+    return response.status;
+  }
+
+  private register(number: number, file: any): void {
+    const size = Number(file.byteSize);
+    const seed = `${number}/${file.filename}/${file.checksum}/${size}`;
+    const id = createHash('sha256').update(seed).digest('base64url').slice(0, 22);
+    const known = this.files.get(id);
+    const scanMs = this.options.virusScanMs ?? 10_000;
+    const simulated: SimulatedFile = known ?? {
+      id, size, seed, checksum: base64Md5(seed, size), contentType: file.contentType,
+      scanClearsAt: file.virusScanResult === 'pending' ? Date.now() + scanMs : 0,
+    };
+    this.files.set(id, simulated);
+    file.checksum = simulated.checksum;
+    file.__simulatedId = id;
+  }
+
+  /** The dossier as DS would answer now: fresh file URLs, cleared virus scans, no internals. */
+  private present(dossier: any): any {
+    const copy = structuredClone(dossier);
+    const expires = Date.now() + (this.options.fileUrlTtlMs ?? 60 * 60 * 1000);
+    for (const file of filesIn(copy.champs ?? [])) {
+      const simulated = this.files.get(file.__simulatedId)!;
+      delete file.__simulatedId;
+      if (file.virusScanResult === 'pending' && Date.now() >= simulated.scanClearsAt) file.virusScanResult = 'safe';
+      file.url = `${this.baseUrl}/files/${simulated.id}/${encodeURIComponent(file.filename)}?temp_url_expires=${Math.floor(expires / 1000)}`;
+    }
+    return copy;
+  }
+
+  private count(name: string): void {
+    this.calls.set(name, (this.calls.get(name) ?? 0) + 1);
+  }
+
+  private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', this.baseUrl);
+    if (req.method === 'POST' && url.pathname === '/api/v2/graphql') return this.graphql(req, res);
+    if (req.method === 'GET' && url.pathname.startsWith('/files/')) return this.download(url, res);
+    if (req.method === 'GET' && url.pathname === '/health') return send(res, 200, { ok: true });
+    send(res, 404, { error: 'not found' });
+  }
+
+  private download(url: URL, res: ServerResponse): void {
+    this.count('file');
+    const file = this.files.get(url.pathname.split('/')[2] ?? '');
+    const expires = Number(url.searchParams.get('temp_url_expires'));
+    if (!file) return send(res, 404, { error: 'no such file' });
+    // Swift answers 401 on an expired temp URL.
+    if (!expires || expires * 1000 < Date.now()) return send(res, 401, { error: 'temp url expired' });
+    res.writeHead(200, { 'content-type': file.contentType, 'content-length': String(file.size) });
+    Readable.from(fileChunks(file.seed, file.size)).pipe(res);
+  }
+
+  private async graphql(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const token = this.options.token;
+    if (token && req.headers.authorization !== `Bearer ${token}`) {
+      res.writeHead(403, { 'content-type': 'text/plain' });
+      return void res.end('Forbidden');
+    }
+    const { operationName, variables = {} } = JSON.parse(await readBody(req));
+    this.count(operationName);
+    switch (operationName) {
+      case 'getDossier': {
+        const dossier = this.dossiers.get(Number(variables.number));
+        return dossier
+          ? send(res, 200, { data: { dossier: this.present(dossier) } })
+          : send(res, 200, { data: { dossier: null }, errors: [graphqlError('Dossier not found', 'not_found')] });
+      }
+      case 'getDemarcheDossiers': return send(res, 200, { data: { demarche: { dossiers: this.updatedPage(variables) } } });
+      case 'getDeletedDossiers': return send(res, 200, { data: { demarche: { deletedDossiers: this.deletedPage(variables) } } });
+      default: return send(res, 400, { errors: [graphqlError(`unknown operation ${operationName}`, 'graphql_parse_failed')] });
+    }
+  }
+
+  /** `demarche.dossiers(updatedSince, after, first)`: ordered by (updated, number), `updatedSince` inclusive. */
+  private updatedPage(variables: { demarche: number; updatedSince?: string; after?: string; first?: number }) {
+    const since = variables.updatedSince ? Date.parse(variables.updatedSince) : -Infinity;
+    const nodes = [...this.dossiers.values()]
+      .filter((d) => d.demarche.number === variables.demarche && Date.parse(d.dateDerniereModification) >= since)
+      .sort((a, b) => Date.parse(a.dateDerniereModification) - Date.parse(b.dateDerniereModification) || a.number - b.number)
+      .map((d) => ({ number: d.number, dateDerniereModification: d.dateDerniereModification, state: d.state }));
+    return paginate(nodes, variables.after, variables.first);
+  }
+
+  private deletedPage(variables: { demarche: number; deletedSince?: string; after?: string }) {
+    const since = variables.deletedSince ? Date.parse(variables.deletedSince) : -Infinity;
+    return paginate(this.deleted.filter((d) => Date.parse(d.dateSupression) >= since), variables.after, 100);
+  }
+}
+
+function paginate<T>(all: T[], after: string | undefined, first = 100) {
+  const start = after ? Number(Buffer.from(after, 'base64').toString()) : 0;
+  const nodes = all.slice(start, start + Math.min(first, 100));
+  const end = start + nodes.length;
+  return { pageInfo: { hasNextPage: end < all.length, endCursor: nodes.length ? Buffer.from(String(end)).toString('base64') : null }, nodes };
+}
+
+function filesIn(champs: any[]): any[] {
+  return champs.flatMap((champ) => [
+    ...(Array.isArray(champ.files) ? champ.files : []),
+    ...(Array.isArray(champ.rows) ? champ.rows.flatMap((row: any) => filesIn(row.champs ?? [])) : []),
+  ]);
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(body));
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}

@@ -1,0 +1,142 @@
+import { createHash } from 'node:crypto';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
+import type { SQSEvent } from 'aws-lambda';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { DynamoDossierRepository } from '#adapters/dynamodb/dossier-repository';
+import { DsSimulator } from '../../infra/local/ds-simulator.ts';
+import { startDynalite } from '../helpers/dynamodb-engines.ts';
+import { lambdaContext, withEnv } from '../helpers/lambda.ts';
+import { sampleDossier } from '../helpers/samples.ts';
+import { startS3rver } from '../helpers/s3-engine.ts';
+
+// ingest-dossier end to end on real engines: the DS simulator (GraphQL + files), dynalite, s3rver.
+const TOKEN = 'simulated-ds-token';
+let ds: DsSimulator;
+let dynamo: Awaited<ReturnType<typeof startDynalite>>;
+let s3: Awaited<ReturnType<typeof startS3rver>>;
+let repository: DynamoDossierRepository;
+let handler: (event: SQSEvent, context: unknown) => Promise<{ batchItemFailures: { itemIdentifier: string }[] }>;
+let restoreEnv: () => void;
+let messageCount = 0;
+
+function sqsEvent(...dossierNumbers: (number | string)[]): SQSEvent {
+  return {
+    Records: dossierNumbers.map((n) => ({
+      messageId: `m-${++messageCount}`,
+      receiptHandle: 'r',
+      body: typeof n === 'string' ? n : JSON.stringify({
+        demarcheNumber: 98765, dossierNumber: n, hint: { source: 'webhook', receivedAt: new Date().toISOString() },
+      }),
+      attributes: { ApproximateReceiveCount: '1', SentTimestamp: '0', SenderId: 'x', ApproximateFirstReceiveTimestamp: '0' },
+      messageAttributes: {}, md5OfBody: '', eventSource: 'aws:sqs', eventSourceARN: 'arn:aws:sqs:eu-west-3:123456789012:ingest', awsRegion: 'eu-west-3',
+    })),
+  };
+}
+
+async function storedMd5(key: string): Promise<string> {
+  const object = await s3.client.send(new GetObjectCommand({ Bucket: s3.bucket, Key: key }));
+  const hash = createHash('md5');
+  for await (const chunk of object.Body as AsyncIterable<Buffer>) hash.update(chunk);
+  return hash.digest('base64');
+}
+
+function version(number: number, modifiedAt: string, title: string) {
+  const dossier = sampleDossier(number);
+  dossier.dateDerniereModification = modifiedAt;
+  dossier.champs[0].value = title;
+  return dossier;
+}
+
+beforeAll(async () => {
+  [dynamo, s3, ds] = await Promise.all([
+    startDynalite(), startS3rver({ bucket: 'attachments' }), new DsSimulator({ token: TOKEN, virusScanMs: 3_600_000 }).start(),
+  ]);
+  repository = new DynamoDossierRepository({ client: dynamo.client, tableName: dynamo.tableName });
+  restoreEnv = withEnv({
+    DS_API_URL: ds.graphqlUrl, DS_API_TOKEN: TOKEN, TABLE_NAME: dynamo.tableName, BUCKET_NAME: s3.bucket,
+    AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint, AWS_ENDPOINT_URL_S3: s3.endpoint, AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', POWERTOOLS_LOG_LEVEL: 'SILENT',
+  });
+  vi.resetModules();
+  handler = (await import('../../functions/ingest-dossier.ts')).handler as unknown as typeof handler;
+});
+afterAll(async () => {
+  restoreEnv();
+  await Promise.all([ds.stop(), s3.stop(), dynamo.stop()]);
+});
+
+describe('ingest-dossier on real engines', () => {
+  it('converges on DS\'s latest version: the same webhook five times, then an older one after a newer one', async () => {
+    ds.upsert(version(23456790, '2026-03-06T10:02:00+01:00', 'Version 1'));
+    expect(await handler(sqsEvent(23456790, 23456790, 23456790, 23456790, 23456790), lambdaContext())).toEqual({ batchItemFailures: [] });
+    expect(ds.calls.get('getDossier')).toBe(5);
+    expect((await repository.get(23456790))!.project!.title).toBe('Version 1');
+
+    ds.upsert(version(23456790, '2026-03-08T09:00:00+01:00', 'Version 2'));
+    await handler(sqsEvent(23456790), lambdaContext());
+    // A late reader (or a lagging DS replica) hands the older version back: it must not win.
+    ds.upsert(version(23456790, '2026-03-06T10:02:00+01:00', 'Version 1'));
+    expect(await handler(sqsEvent(23456790), lambdaContext())).toEqual({ batchItemFailures: [] });
+
+    const stored = await repository.get(23456790);
+    expect(stored).toMatchObject({ dateDerniereModification: '2026-03-08T09:00:00+01:00', status: 'stored', project: { title: 'Version 2' } });
+    const inRound = await repository.listByRound('2026-03');
+    expect(inRound.items.filter((d) => d.number === 23456790)).toHaveLength(1);
+  });
+
+  it('archives every file in S3 with the MD5 DS advertises', async () => {
+    const stored = (await repository.get(23456790))!;
+    const files = await repository.listAttachments(23456790);
+    expect(files.map((f) => f.status)).toEqual(['stored', 'stored']);
+    for (const attachment of stored.attachments) {
+      expect(await storedMd5(attachment.key)).toBe(attachment.checksum);
+    }
+  });
+
+  it('keeps a dossier files_pending and asks SQS to redeliver while a virus scan is pending', async () => {
+    ds.upsert(sampleDossier(23456789)); // annexe-donnees.xlsx: scan pending
+    const event = sqsEvent(23456789);
+    expect(await handler(event, lambdaContext())).toEqual({ batchItemFailures: [{ itemIdentifier: event.Records[0]!.messageId }] });
+    expect(await repository.get(23456789)).toMatchObject({ status: 'files_pending', filesComplete: false });
+
+    ds.clearVirusScans();
+    expect(await handler(sqsEvent(23456789), lambdaContext())).toEqual({ batchItemFailures: [] });
+    expect(await repository.get(23456789)).toMatchObject({ status: 'stored', filesComplete: true });
+    expect((await repository.listAttachments(23456789)).every((f) => f.status === 'stored')).toBe(true);
+  });
+
+  it('records an expired file URL and fetches it again with a fresh URL later', async () => {
+    ds.upsert(version(23456790, '2026-03-09T09:00:00+01:00', 'Version 3 with a new file'));
+    const dossier = version(23456790, '2026-03-09T09:00:00+01:00', 'Version 3 with a new file');
+    dossier.champs.find((c: any) => c.files?.length).files[0].filename = 'fiche-defi-v3.pdf';
+    dossier.champs.find((c: any) => c.files?.length).files[0].byteSize = '4096';
+    ds.upsert(dossier);
+    ds.setFileUrlTtl(-1000);
+    const failed = await handler(sqsEvent(23456790), lambdaContext());
+    expect(failed.batchItemFailures).toHaveLength(1);
+    expect((await repository.listAttachments(23456790)).find((f) => f.filename === 'fiche-defi-v3.pdf')).toMatchObject({ status: 'fetch_failed', lastError: 'url_expired' });
+
+    ds.setFileUrlTtl(3_600_000);
+    expect(await handler(sqsEvent(23456790), lambdaContext())).toEqual({ batchItemFailures: [] });
+    expect(await repository.get(23456790)).toMatchObject({ status: 'stored', project: { title: 'Version 3 with a new file' } });
+  });
+
+  it('stores an invalid dossier with its reasons and its files', async () => {
+    ds.upsert(sampleDossier(23456791));
+    expect(await handler(sqsEvent(23456791), lambdaContext())).toEqual({ batchItemFailures: [] });
+    const stored = (await repository.get(23456791))!;
+    expect(stored.status).toBe('invalid');
+    expect(stored.issues.map((i) => i.path)).toEqual(expect.arrayContaining(['project.commitments.0', 'project.eigPostsRequested']));
+    expect((await repository.listAttachments(23456791)).map((f) => f.status)).toEqual(['stored', 'stored']);
+  });
+
+  it('records a dossier DS does not return as not_found, without failing the message', async () => {
+    expect(await handler(sqsEvent(99999999), lambdaContext())).toEqual({ batchItemFailures: [] });
+    expect(await repository.get(99999999)).toMatchObject({ status: 'not_found' });
+  });
+
+  it('fails only the unreadable message of a batch (it will end in the DLQ, not be dropped)', async () => {
+    const event = sqsEvent('{"not":"a hint"}', 99999998);
+    expect(await handler(event, lambdaContext())).toEqual({ batchItemFailures: [{ itemIdentifier: event.Records[0]!.messageId }] });
+  });
+});
