@@ -1,0 +1,365 @@
+import type { z } from 'zod';
+import { DsAuthorizationError, DsUnavailableError } from '#core/errors';
+import type { DsApi, FetchedDossier } from '#core/ports';
+import type { GraphqlError } from '#schemas/ds-dossier';
+import {
+  DeletedDossiersAnswerSchema,
+  DemarcheDossiersAnswerSchema,
+  DossierAnswerSchema,
+  GraphqlResponseSchema,
+  type DeletedDossier,
+  type DossierSummary,
+  type Page,
+} from '#schemas/ds-api';
+import { GET_DELETED_DOSSIERS_QUERY, GET_DEMARCHE_DOSSIERS_QUERY, GET_DOSSIER_QUERY } from './dossier-query.ts';
+
+/**
+ * The DS GraphQL API v2 client: Bearer token, one timeout per attempt, retries with
+ * exponential backoff and full jitter on what a later attempt may fix (HTTP 429 and 5xx,
+ * network errors, timeouts, GraphQL `timeout` / `internal_server_error`), `Retry-After`
+ * honoured. Never puts the token or a response body in an error: bodies carry personal data.
+ */
+
+/**
+ * DS answered something this client cannot use: HTTP 400 (our query is wrong), another 4xx,
+ * a redirect, a body that is not the JSON we expect. The same request will fail the same way,
+ * so it is not retried: a developer must look.
+ */
+export class DsProtocolError extends Error {
+  override name = 'DsProtocolError';
+}
+
+export interface RetryNotice {
+  operationName: string;
+  /** The attempt that failed, from 1. */
+  attempt: number;
+  delayMs: number;
+  /** e.g. `HTTP 429`, `timeout after 35000 ms`; never personal data. */
+  reason: string;
+}
+
+export interface DsGraphqlClientOptions {
+  /** The GraphQL endpoint, e.g. https://demarche.numerique.gouv.fr/api/v2/graphql */
+  url: string;
+  token: string;
+  /** Per attempt, body included. DS abandons a query after 30 s. */
+  timeoutMs?: number;
+  /** Attempts per request, the first one included. */
+  maxAttempts?: number;
+  baseDelayMs?: number;
+  /** Cap on any wait, `Retry-After` included. */
+  maxDelayMs?: number;
+  fetch?: typeof fetch;
+  sleep?: (ms: number) => Promise<void>;
+  userAgent?: string;
+  /** For tests: the jitter source (default Math.random) and the clock used for HTTP-date Retry-After. */
+  random?: () => number;
+  now?: () => number;
+  /** Called before each wait, so a caller can log retries (the notice holds no personal data). */
+  onRetry?: (notice: RetryNotice) => void;
+}
+
+export interface GraphqlAnswer<T> {
+  data: T | null;
+  /** GraphQL errors DS returned that the client did not act on itself (see `request`). */
+  errors: GraphqlError[];
+}
+
+export interface ListUpdatedDossiersInput {
+  demarche: number;
+  /** Inclusive: DS returns dossiers with `updated_at >= updatedSince`. */
+  updatedSince?: Date | string;
+  after?: string;
+  /** At most 100 (DS's cap and default). */
+  first?: number;
+}
+
+export interface ListDeletedDossiersInput {
+  demarche: number;
+  deletedSince?: Date | string;
+  after?: string;
+}
+
+type AttemptOutcome =
+  | { kind: 'answer'; answer: GraphqlAnswer<unknown> }
+  | { kind: 'transient'; reason: string; retryAfterMs?: number; cause: unknown };
+
+const AUTHORIZATION_CODES = new Set(['unauthorized', 'forbidden']);
+const TRANSIENT_CODES = new Set(['timeout', 'internal_server_error']);
+
+const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export class DsGraphqlClient implements DsApi {
+  private readonly url: string;
+  private readonly token: string;
+  private readonly timeoutMs: number;
+  private readonly maxAttempts: number;
+  private readonly baseDelayMs: number;
+  private readonly maxDelayMs: number;
+  private readonly fetch: typeof fetch;
+  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly userAgent: string;
+  private readonly random: () => number;
+  private readonly now: () => number;
+  private readonly onRetry: ((notice: RetryNotice) => void) | undefined;
+
+  constructor(options: DsGraphqlClientOptions) {
+    this.url = options.url;
+    this.token = options.token;
+    this.timeoutMs = options.timeoutMs ?? 35_000;
+    this.maxAttempts = Math.max(1, options.maxAttempts ?? 5);
+    this.baseDelayMs = options.baseDelayMs ?? 500;
+    this.maxDelayMs = options.maxDelayMs ?? 30_000;
+    const fetchImpl = options.fetch ?? globalThis.fetch;
+    this.fetch = (input, init) => fetchImpl(input, init);
+    this.sleep = options.sleep ?? defaultSleep;
+    this.userAgent = options.userAgent ?? 'ds-selection';
+    this.random = options.random ?? Math.random;
+    this.now = options.now ?? Date.now;
+    this.onRetry = options.onRetry;
+  }
+
+  /**
+   * Sends one GraphQL operation, retrying what may pass later. Throws DsAuthorizationError on
+   * HTTP 401/403 and GraphQL `unauthorized` / `forbidden`, DsUnavailableError once the attempts
+   * are spent, DsProtocolError on an answer no retry can fix. Other GraphQL errors (`not_found`,
+   * `bad_request`, ...) are returned for the caller to judge, with whatever `data` came along.
+   */
+  async request<T>(query: string, variables: Record<string, unknown>, operationName: string): Promise<GraphqlAnswer<T>> {
+    const body = JSON.stringify({ query, variables, operationName });
+    let lastFailure: Extract<AttemptOutcome, { kind: 'transient' }> | undefined;
+    for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
+      const outcome = await this.attempt(body, operationName);
+      if (outcome.kind === 'answer') return outcome.answer as GraphqlAnswer<T>;
+      lastFailure = outcome;
+      if (attempt < this.maxAttempts) {
+        const delayMs = this.delayBeforeRetry(attempt, outcome.retryAfterMs);
+        this.onRetry?.({ operationName, attempt, delayMs, reason: outcome.reason });
+        await this.sleep(delayMs);
+      }
+    }
+    throw new DsUnavailableError(
+      `DS GraphQL ${operationName}: no usable answer after ${this.maxAttempts} attempts (last: ${lastFailure?.reason})`,
+      { cause: lastFailure?.cause },
+    );
+  }
+
+  async fetchDossier(number: number): Promise<FetchedDossier> {
+    const { data, errors } = await this.request<unknown>(GET_DOSSIER_QUERY, { number }, 'getDossier');
+    if (errors.some(isDossierNotFound)) return { found: false };
+    if (errors.length > 0) throw unexpectedErrors('getDossier', errors);
+    const { dossier } = parseAnswer(DossierAnswerSchema, data, 'getDossier');
+    return dossier === null ? { found: false } : { found: true, dossier };
+  }
+
+  /** One page of the démarche's dossiers changed since `updatedSince`; follow `pageInfo.endCursor`. */
+  async listUpdatedDossiers(input: ListUpdatedDossiersInput): Promise<Page<DossierSummary>> {
+    const variables = {
+      demarche: input.demarche,
+      updatedSince: toIsoString(input.updatedSince),
+      after: input.after,
+      first: input.first,
+    };
+    const answer = await this.expectAnswer(DemarcheDossiersAnswerSchema, GET_DEMARCHE_DOSSIERS_QUERY, variables, 'getDemarcheDossiers');
+    return answer.demarche.dossiers;
+  }
+
+  /** One page of the démarche's dossiers deleted since `deletedSince`. */
+  async listDeletedDossiers(input: ListDeletedDossiersInput): Promise<Page<DeletedDossier>> {
+    const variables = { demarche: input.demarche, deletedSince: toIsoString(input.deletedSince), after: input.after };
+    const answer = await this.expectAnswer(DeletedDossiersAnswerSchema, GET_DELETED_DOSSIERS_QUERY, variables, 'getDeletedDossiers');
+    return answer.demarche.deletedDossiers;
+  }
+
+  /** A request whose every GraphQL error is a failure, and whose data must match `schema`. */
+  private async expectAnswer<S extends z.ZodType>(schema: S, query: string, variables: Record<string, unknown>, operationName: string): Promise<z.infer<S>> {
+    const { data, errors } = await this.request<unknown>(query, variables, operationName);
+    if (errors.length > 0) throw unexpectedErrors(operationName, errors);
+    return parseAnswer(schema, data, operationName);
+  }
+
+  private async attempt(body: string, operationName: string): Promise<AttemptOutcome> {
+    let response: Response;
+    try {
+      response = await this.fetch(this.url, {
+        method: 'POST',
+        headers: {
+          Authorization: `Bearer ${this.token}`,
+          'Content-Type': 'application/json',
+          Accept: 'application/json',
+          'User-Agent': this.userAgent,
+        },
+        body,
+        // Covers the body too: a server that sends headers then stalls is cut as well.
+        signal: AbortSignal.timeout(this.timeoutMs),
+        // A redirected POST would be replayed as a GET (and lose its Authorization header on
+        // another host): report it instead, so DS_API_URL gets fixed.
+        redirect: 'manual',
+      });
+    } catch (error) {
+      return this.transportFailure(error);
+    }
+    return this.readResponse(response, operationName);
+  }
+
+  private async readResponse(response: Response, operationName: string): Promise<AttemptOutcome> {
+    const { status } = response;
+    if (status === 401 || status === 403) {
+      await discardBody(response);
+      throw authorizationError(operationName, `HTTP ${status}`);
+    }
+    if (status === 429 || status >= 500) {
+      // DS answers 429 in plain text ("Calm down, cowboy!"): only the headers matter.
+      await discardBody(response);
+      const retryAfterMs = parseRetryAfterMs(response.headers.get('retry-after'), this.now());
+      return { kind: 'transient', reason: `HTTP ${status}`, retryAfterMs, cause: new Error(`HTTP ${status}`) };
+    }
+    if (status >= 300 && status < 400) {
+      await discardBody(response);
+      throw new DsProtocolError(
+        `DS answered ${operationName} with a redirect (HTTP ${status} to ${hostOf(response.headers.get('location'))}): set DS_API_URL to the current GraphQL endpoint`,
+      );
+    }
+    let text: string;
+    try {
+      text = await response.text();
+    } catch (error) {
+      return this.transportFailure(error);
+    }
+    if (status < 200 || status >= 300) {
+      throw new DsProtocolError(`DS refused ${operationName} (HTTP ${status})${describeErrors(errorsInBody(text))}`);
+    }
+    return this.interpretGraphqlBody(text, status, operationName);
+  }
+
+  private interpretGraphqlBody(text: string, status: number, operationName: string): AttemptOutcome {
+    const envelope = GraphqlResponseSchema.safeParse(parseJson(text));
+    if (!envelope.success) {
+      throw new DsProtocolError(`DS answered ${operationName} with a body that is not a GraphQL JSON answer (HTTP ${status}, ${text.length} characters)`);
+    }
+    const errors = envelope.data.errors ?? [];
+    const authorization = errors.find((error) => AUTHORIZATION_CODES.has(codeOf(error)));
+    if (authorization) throw authorizationError(operationName, `GraphQL ${codeOf(authorization)}`);
+    if (errors.some((error) => TRANSIENT_CODES.has(codeOf(error)))) {
+      const reason = `GraphQL ${errors.map(codeOf).join(', ')}`;
+      return { kind: 'transient', reason, cause: new Error(`${reason}${describeErrors(errors)}`) };
+    }
+    return { kind: 'answer', answer: { data: envelope.data.data ?? null, errors } };
+  }
+
+  private transportFailure(error: unknown): AttemptOutcome {
+    const reason = isTimeout(error) ? `timeout after ${this.timeoutMs} ms` : `network error (${networkErrorCode(error)})`;
+    return { kind: 'transient', reason, cause: error };
+  }
+
+  /** `Retry-After` when DS sent one (capped), otherwise exponential backoff with full jitter. */
+  private delayBeforeRetry(failedAttempt: number, retryAfterMs: number | undefined): number {
+    if (retryAfterMs !== undefined) return Math.min(retryAfterMs, this.maxDelayMs);
+    const ceiling = Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** (failedAttempt - 1));
+    return Math.round(this.random() * ceiling);
+  }
+}
+
+/** `Retry-After` in milliseconds: delay-seconds or an HTTP date; undefined when absent or unreadable. */
+export function parseRetryAfterMs(value: string | null, nowMs: number): number | undefined {
+  const trimmed = value?.trim();
+  if (!trimmed) return undefined;
+  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
+  const date = Date.parse(trimmed);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - nowMs);
+}
+
+function authorizationError(operationName: string, what: string): DsAuthorizationError {
+  return new DsAuthorizationError(
+    `DS refused ${operationName} (${what}): the API token is invalid or expired, does not cover this démarche ` +
+      'or dossier, or is not allowed from this source IP (DS tokens may be restricted to some IPs). ' +
+      'Renew or fix DS_API_TOKEN, or the egress IP; retrying will not help.',
+  );
+}
+
+function unexpectedErrors(operationName: string, errors: GraphqlError[]): DsUnavailableError {
+  return new DsUnavailableError(`DS answered ${operationName} with GraphQL errors${describeErrors(errors)}`);
+}
+
+/** Validates the `data` of an answer; issues are reported by path only (values may be personal data). */
+function parseAnswer<S extends z.ZodType>(schema: S, data: unknown, operationName: string): z.infer<S> {
+  const parsed = schema.safeParse(data);
+  if (parsed.success) return parsed.data;
+  const issues = parsed.error.issues.slice(0, 5).map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.code}`);
+  throw new DsProtocolError(`DS answered ${operationName} in an unexpected shape (${issues.join('; ')})`);
+}
+
+const codeOf = (error: GraphqlError): string => error.extensions?.code ?? 'no_code';
+
+function pathOf(error: GraphqlError): unknown[] | undefined {
+  const path = (error as { path?: unknown }).path;
+  return Array.isArray(path) ? path : undefined;
+}
+
+/** `not_found` raised by `dossier(number)` itself, not by something inside it. */
+function isDossierNotFound(error: GraphqlError): boolean {
+  const path = pathOf(error);
+  return codeOf(error) === 'not_found' && (path === undefined || (path.length === 1 && path[0] === 'dossier'));
+}
+
+/** `: code at path: message; ...` DS's error messages name types and fields, not dossier content. */
+function describeErrors(errors: GraphqlError[]): string {
+  if (errors.length === 0) return '';
+  const described = errors.slice(0, 5).map((error) => {
+    const path = pathOf(error);
+    const where = path ? ` at ${path.join('.')}` : '';
+    return `${codeOf(error)}${where}: ${truncate(error.message, 160)}`;
+  });
+  return `: ${described.join('; ')}`;
+}
+
+/** The GraphQL errors of a refused request's body, if it has any (HTTP 400 carries parse errors). */
+function errorsInBody(text: string): GraphqlError[] {
+  const parsed = GraphqlResponseSchema.safeParse(parseJson(text));
+  return parsed.success ? (parsed.data.errors ?? []) : [];
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+async function discardBody(response: Response): Promise<void> {
+  try {
+    await response.body?.cancel();
+  } catch {
+    // Nothing to free if the stream is already gone.
+  }
+}
+
+function isTimeout(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  return error.name === 'TimeoutError' || (error.cause instanceof Error && error.cause.name === 'TimeoutError');
+}
+
+/** `ECONNRESET`, `UND_ERR_SOCKET`, ...: what failed, without the URL or headers. */
+function networkErrorCode(error: unknown): string {
+  const cause = error instanceof Error ? (error.cause as { code?: unknown } | undefined) : undefined;
+  if (typeof cause?.code === 'string') return cause.code;
+  return error instanceof Error ? error.name : 'unknown';
+}
+
+function hostOf(location: string | null): string {
+  if (!location) return 'an unspecified location';
+  try {
+    return new URL(location).host;
+  } catch {
+    return 'an unreadable location';
+  }
+}
+
+function toIsoString(value: Date | string | undefined): string | undefined {
+  return value instanceof Date ? value.toISOString() : value;
+}
+
+function truncate(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
