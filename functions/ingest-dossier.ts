@@ -22,7 +22,8 @@ import { resolveSecret } from '#shared/secrets';
  */
 const config = loadConfig(IngestDossierEnvSchema);
 const dependencies: Promise<IngestDependencies> = resolveSecret(config, 'DS_API_TOKEN').then((token) => ({
-  ds: new DsGraphqlClient({ url: config.DS_API_URL, token, timeoutMs: config.DS_API_TIMEOUT_SECONDS * 1000 }),
+  // 4 attempts of at most DS_API_TIMEOUT_SECONDS plus waits of at most 15 s: bounded well inside the function timeout.
+  ds: new DsGraphqlClient({ url: config.DS_API_URL, token, timeoutMs: config.DS_API_TIMEOUT_SECONDS * 1000, maxAttempts: 4, maxDelayMs: 15_000 }),
   dossiers: new DynamoDossierRepository({ client: createDocumentClient(), tableName: config.TABLE_NAME }),
   files: new S3AttachmentStore({ client: createS3Client(), bucket: config.BUCKET_NAME }),
   mapping: EIG_FORM_MAPPING,

@@ -86,13 +86,12 @@ export const DemandeurSchema = z.discriminatedUnion('__typename', [
 ]);
 export type Demandeur = z.infer<typeof DemandeurSchema>;
 
-// One schema per champ kind the EIG form uses. The typed value is nullable: an optional
+// One schema per champ kind the EIG form uses (DS has no email kind: emails come as TextChamp). The typed value is nullable: an optional
 // champ left empty comes back with a null value.
 const champ = <T extends string, S extends z.core.$ZodLooseShape>(typename: T, shape: S) =>
   ChampBaseSchema.extend({ __typename: z.literal(typename), ...shape });
 
 export const TextChampSchema = champ('TextChamp', { value: z.string().nullable().optional() });
-export const EmailChampSchema = champ('EmailChamp', { value: z.string().nullable().optional() });
 export const IntegerNumberChampSchema = champ('IntegerNumberChamp', {
   // BigInt is serialised as a string by graphql-ruby.
   integerNumber: z.string().regex(/^-?\d+$/, 'integerNumber must be an integer string').nullable(),
@@ -121,7 +120,6 @@ export type RepetitionChamp = z.infer<typeof ChampBaseSchema> & {
 /** The champ kinds we model, by `__typename`. */
 export interface KnownChamps {
   TextChamp: z.infer<typeof TextChampSchema>;
-  EmailChamp: z.infer<typeof EmailChampSchema>;
   IntegerNumberChamp: z.infer<typeof IntegerNumberChampSchema>;
   DecimalNumberChamp: z.infer<typeof DecimalNumberChampSchema>;
   DateChamp: z.infer<typeof DateChampSchema>;
@@ -146,7 +144,6 @@ export function isChamp<K extends keyof KnownChamps>(champ: Champ | undefined, .
 
 const KNOWN_CHAMPS: Record<string, z.ZodType> = {
   TextChamp: TextChampSchema,
-  EmailChamp: EmailChampSchema,
   IntegerNumberChamp: IntegerNumberChampSchema,
   DecimalNumberChamp: DecimalNumberChampSchema,
   DateChamp: DateChampSchema,

@@ -20,7 +20,7 @@ export interface MappingResult {
 /** The text a champ holds, whatever its kind. */
 function textOf(champ: Champ | undefined): string | undefined {
   if (!champ) return undefined;
-  if (isChamp(champ, 'TextChamp', 'EmailChamp', 'DropDownListChamp') && typeof champ.value === 'string') return champ.value;
+  if (isChamp(champ, 'TextChamp', 'DropDownListChamp') && typeof champ.value === 'string') return champ.value;
   if (isChamp(champ, 'SiretChamp') && champ.etablissement) return champ.etablissement.siret;
   return champ.stringValue ?? undefined;
 }
