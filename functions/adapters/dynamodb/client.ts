@@ -1,0 +1,122 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  BatchGetCommand,
+  BatchWriteCommand,
+  DynamoDBDocumentClient,
+  type BatchGetCommandInput,
+  type BatchGetCommandOutput,
+  type BatchWriteCommandInput,
+  type BatchWriteCommandOutput,
+} from '@aws-sdk/lib-dynamodb';
+
+export interface DynamoDbClientOptions {
+  /**
+   * Only for tests and the local runtime. Everywhere else leave it out: the SDK reads the
+   * standard AWS_ENDPOINT_URL_DYNAMODB variable itself, so no branch is needed here.
+   */
+  endpoint?: string;
+  region?: string;
+  /** Only for local engines (dummy keys, so no real AWS account can ever be reached). */
+  credentials?: { accessKeyId: string; secretAccessKey: string };
+}
+
+export function createDynamoDbClient(options: DynamoDbClientOptions = {}): DynamoDBClient {
+  return new DynamoDBClient({
+    ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+    ...(options.region ? { region: options.region } : {}),
+    ...(options.credentials ? { credentials: options.credentials } : {}),
+  });
+}
+
+/**
+ * Plain JS objects in and out. `removeUndefinedValues`: optional fields (`rowId`, `lastError`)
+ * are simply absent from the item. Class instances are refused rather than silently
+ * flattened: records are plain data.
+ */
+export function toDocumentClient(client: DynamoDBClient): DynamoDBDocumentClient {
+  return DynamoDBDocumentClient.from(client, {
+    marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
+  });
+}
+
+export function createDocumentClient(options: DynamoDbClientOptions = {}): DynamoDBDocumentClient {
+  return toDocumentClient(createDynamoDbClient(options));
+}
+
+/** How batch calls retry what DynamoDB left unprocessed (throttling, response size caps). */
+export interface BatchRetryOptions {
+  /** Calls per chunk before giving up, the first one included. */
+  maxAttempts?: number;
+  baseDelayMs?: number;
+  maxDelayMs?: number;
+}
+
+export class UnprocessedItemsError extends Error {
+  constructor(operation: 'BatchGetItem' | 'BatchWriteItem', attempts: number) {
+    super(`${operation}: items still unprocessed after ${attempts} attempts`);
+    this.name = 'UnprocessedItemsError';
+  }
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Exponential backoff with full jitter, as AWS recommends for unprocessed batch items. */
+function backoffMs(retry: number, { baseDelayMs = 50, maxDelayMs = 2_000 }: BatchRetryOptions): number {
+  return Math.random() * Math.min(maxDelayMs, baseDelayMs * 2 ** retry);
+}
+
+type RequestItems<T> = Record<string, T> | undefined;
+const isEmpty = <T>(items: RequestItems<T>): boolean => !items || Object.keys(items).length === 0;
+
+/**
+ * One BatchGetItem call of at most 100 keys, repeated on UnprocessedKeys until drained.
+ * Returns every item found, per table, in no particular order.
+ */
+export async function batchGetDrained(
+  client: DynamoDBDocumentClient,
+  requestItems: NonNullable<BatchGetCommandInput['RequestItems']>,
+  retry: BatchRetryOptions = {},
+): Promise<Record<string, Record<string, unknown>[]>> {
+  const found: Record<string, Record<string, unknown>[]> = {};
+  let pending: BatchGetCommandInput['RequestItems'] = requestItems;
+  const maxAttempts = retry.maxAttempts ?? 8;
+  for (let attempt = 0; attempt < maxAttempts; attempt++) {
+    if (attempt > 0) await sleep(backoffMs(attempt - 1, retry));
+    const response: BatchGetCommandOutput = await client.send(new BatchGetCommand({ RequestItems: pending }));
+    for (const [table, items] of Object.entries(response.Responses ?? {})) {
+      (found[table] ??= []).push(...items);
+    }
+    pending = response.UnprocessedKeys;
+    if (isEmpty(pending)) return found;
+  }
+  throw new UnprocessedItemsError('BatchGetItem', maxAttempts);
+}
+
+/** One BatchWriteItem call of at most 25 requests, repeated on UnprocessedItems until drained. */
+export async function batchWriteDrained(
+  client: DynamoDBDocumentClient,
+  requestItems: NonNullable<BatchWriteCommandInput['RequestItems']>,
+  retry: BatchRetryOptions = {},
+): Promise<void> {
+  let pending: BatchWriteCommandInput['RequestItems'] = requestItems;
+  const maxAttempts = retry.maxAttempts ?? 8;
+  for (let attempt = 0; attempt < maxAttempts; attempt++) {
+    if (attempt > 0) await sleep(backoffMs(attempt - 1, retry));
+    const response: BatchWriteCommandOutput = await client.send(new BatchWriteCommand({ RequestItems: pending }));
+    pending = response.UnprocessedItems;
+    if (isEmpty(pending)) return;
+  }
+  throw new UnprocessedItemsError('BatchWriteItem', maxAttempts);
+}
+
+/** True for a failed ConditionExpression (by name: safe across SDK copies and mocks). */
+export function isConditionalCheckFailed(error: unknown): boolean {
+  return error instanceof Error && error.name === 'ConditionalCheckFailedException';
+}
+
+/** Consecutive slices of at most `size` items, in order (batch APIs cap their request size). */
+export function chunks<T>(items: readonly T[], size: number): T[][] {
+  const result: T[][] = [];
+  for (let i = 0; i < items.length; i += size) result.push(items.slice(i, i + size));
+  return result;
+}
