@@ -1,0 +1,150 @@
+import { writeFile, rm } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSEvent, Context } from 'aws-lambda';
+import { DEFAULT_DS_API_URL } from '#schemas/env';
+import { HTTP_ROUTES } from '../routes.ts';
+import { INGEST_PIPELINE } from '../pipeline-settings.ts';
+import type { StackOutputs } from '../stack-outputs.ts';
+import { lockDataDir } from './data-dir-lock.ts';
+import { DsSimulator } from './ds-simulator.ts';
+import { ensureBucket, ensureTable, localClients, LOCAL_CREDENTIALS, LOCAL_REGION, startEngines } from './engines.ts';
+import { HttpGateway, type HttpHandler } from './http-gateway.ts';
+import { loadLocalSecrets } from './local-secrets.ts';
+import { QueueConsumer } from './queue-consumer.ts';
+
+/**
+ * The whole system on one machine: the embedded engines, the same handler modules the
+ * Lambdas run (behind a local HTTP API, a local SQS event source and a scheduler), and a DS
+ * simulator when no DS token is given. Handlers reach the engines through the standard
+ * AWS_ENDPOINT_URL_* variables, exactly as the SDK would reach AWS.
+ */
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export const LOCAL_NAMES = {
+  table: 'ds-selection',
+  bucket: 'ds-selection-attachments',
+  ingestQueue: 'ds-selection-ingest',
+  deadLetterQueue: 'ds-selection-ingest-dlq',
+} as const;
+
+export interface LocalStackOptions {
+  port: number;
+  dataDir: string;
+  env: NodeJS.ProcessEnv;
+  /** Called with one line per ingested batch (the CLI-facing activity log). */
+  log?: (line: string) => void;
+}
+
+export interface RunningLocalStack {
+  outputs: StackOutputs;
+  simulator?: DsSimulator;
+  stop(): Promise<void>;
+}
+
+export class PortInUseError extends Error {
+  override name = 'PortInUseError';
+}
+
+async function importHandler<T>(functionName: string): Promise<T> {
+  return (await import(join(ROOT, 'functions', `${functionName}.ts`))).handler as T;
+}
+
+async function bindGateway(port: number): Promise<{ gateway: HttpGateway; port: number }> {
+  const gateway = new HttpGateway();
+  try {
+    return { gateway, port: await gateway.listen(port) };
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
+    throw new PortInUseError(`port ${port} is already in use (is another \`npm start\` running?): stop it or start with PORT=<another port>`);
+  }
+}
+
+async function startDs(env: NodeJS.ProcessEnv, simulatorToken: string) {
+  if (env.DS_API_TOKEN) {
+    return { url: env.DS_API_URL || DEFAULT_DS_API_URL, token: env.DS_API_TOKEN, simulator: undefined };
+  }
+  const simulator = await new DsSimulator({
+    token: simulatorToken, seedDir: join(ROOT, 'events', 'dossiers'),
+    virusScanMs: Number(env.DS_SIMULATOR_VIRUS_SCAN_SECONDS ?? 0) * 1000,
+  }).start();
+  return { url: simulator.graphqlUrl, token: simulatorToken, simulator };
+}
+
+export async function startLocalStack(options: LocalStackOptions): Promise<RunningLocalStack> {
+  const { env, log = () => {} } = options;
+  const dataDir = resolve(options.dataDir);
+  const { gateway, port } = await bindGateway(options.port);
+  const cleanups: (() => Promise<unknown>)[] = [() => gateway.close()];
+  const stop = async () => { for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {}); };
+  try {
+    cleanups.push(await lockDataDir(dataDir));
+    const secrets = await loadLocalSecrets(dataDir, env);
+    const engines = await startEngines(dataDir);
+    cleanups.push(() => engines.stop());
+    const clients = localClients(engines.endpoints);
+    await Promise.all([ensureTable(clients.dynamodb, LOCAL_NAMES.table), ensureBucket(clients.s3, LOCAL_NAMES.bucket)]);
+    await engines.sqs.createQueue(LOCAL_NAMES.deadLetterQueue, { visibilityTimeoutSeconds: 30 });
+    await engines.sqs.createQueue(LOCAL_NAMES.ingestQueue, {
+      visibilityTimeoutSeconds: INGEST_PIPELINE.visibilityTimeoutSeconds,
+      redrive: { deadLetterQueueName: LOCAL_NAMES.deadLetterQueue, maxReceiveCount: INGEST_PIPELINE.maxReceiveCount },
+    });
+    const ds = await startDs(env, secrets.simulatorToken);
+    if (ds.simulator) cleanups.push(() => ds.simulator!.stop());
+
+    const demarcheNumbers = (env.DS_DEMARCHE_NUMBER ?? '98765').split(',').map((n) => Number(n.trim()));
+    const ingestQueueUrl = engines.sqs.queueUrl(LOCAL_NAMES.ingestQueue);
+    Object.assign(process.env, {
+      AWS_REGION: LOCAL_REGION,
+      AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+      AWS_ENDPOINT_URL_DYNAMODB: engines.endpoints.dynamodb,
+      AWS_ENDPOINT_URL_S3: engines.endpoints.s3,
+      AWS_ENDPOINT_URL_SQS: engines.endpoints.sqs,
+      AWS_ENDPOINT_URL_SESV2: engines.endpoints.ses,
+      TABLE_NAME: LOCAL_NAMES.table,
+      BUCKET_NAME: LOCAL_NAMES.bucket,
+      INGEST_QUEUE_URL: ingestQueueUrl,
+      DS_API_URL: ds.url,
+      DS_API_TOKEN: ds.token,
+      DS_DEMARCHE_NUMBER: demarcheNumbers.join(','),
+      WEBHOOK_TOKEN: secrets.webhookToken,
+      DS_WEBHOOK_V2_SECRET: secrets.webhookV2Secret,
+      POWERTOOLS_LOG_LEVEL: env.LOG_LEVEL ?? 'WARN',
+    });
+
+    gateway.serve(await Promise.all(HTTP_ROUTES.map(async (route) => ({
+      ...route, handler: await importHandler<HttpHandler>(route.functionName), timeoutSeconds: 30,
+    }))));
+    const ingest = await importHandler<(event: SQSEvent, context: Context) => Promise<{ batchItemFailures: { itemIdentifier: string }[] }>>('ingest-dossier');
+    const sqsClient = new SQSClient({ endpoint: engines.endpoints.sqs, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+    const consumer = new QueueConsumer({
+      sqsClient, queueUrl: ingestQueueUrl, queueArn: `arn:aws:sqs:${LOCAL_REGION}:000000000000:${LOCAL_NAMES.ingestQueue}`,
+      handler: ingest, functionName: 'ingest-dossier', timeoutSeconds: INGEST_PIPELINE.functionTimeoutSeconds,
+      batchSize: INGEST_PIPELINE.batchSize, maxBatchingWindowSeconds: 0.2, maxConcurrency: INGEST_PIPELINE.maxConcurrency,
+      onBatch: ({ size, failed }) => log(`ingest-dossier: ${size - failed} of ${size} message(s) done${failed ? `, ${failed} to retry` : ''}`),
+    });
+    consumer.start();
+    cleanups.push(() => consumer.stop());
+
+    const apiUrl = `http://127.0.0.1:${port}`;
+    const outputs: StackOutputs = {
+      stage: 'local', region: LOCAL_REGION, ApiUrl: apiUrl,
+      LegacyWebhookUrl: `${apiUrl}/webhooks/ds/${secrets.webhookToken}`, V2WebhookUrl: `${apiUrl}/webhooks/ds-v2`,
+      TableName: LOCAL_NAMES.table, BucketName: LOCAL_NAMES.bucket,
+      IngestQueueUrl: ingestQueueUrl, DeadLetterQueueUrl: engines.sqs.queueUrl(LOCAL_NAMES.deadLetterQueue),
+      local: {
+        endpoints: engines.endpoints, credentials: LOCAL_CREDENTIALS, dsApiUrl: ds.url, dsApiToken: ds.token,
+        demarcheNumbers, mailUrl: `${engines.endpoints.ses}/`, dataDir, pid: process.pid,
+      },
+    };
+    const outputsFile = join(dataDir, 'stack.json');
+    await writeFile(outputsFile, JSON.stringify(outputs, null, 2), { mode: 0o600 });
+    cleanups.push(() => rm(outputsFile, { force: true }));
+    return { outputs, ...(ds.simulator ? { simulator: ds.simulator } : {}), stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}

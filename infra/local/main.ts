@@ -1,0 +1,67 @@
+import { z } from 'zod';
+import { LocalEnvSchema } from '#schemas/env';
+import { PortInUseError, startLocalStack, type RunningLocalStack } from './local-stack.ts';
+
+/**
+ * `npm start`: the whole system on this machine. Prints where everything is, then an activity
+ * line per ingested batch; Ctrl-C stops it cleanly (data stays in DATA_DIR).
+ */
+
+function banner({ outputs, simulator }: RunningLocalStack): string {
+  const local = outputs.local!;
+  const sample = simulator ? [...simulator.dossiers.keys()][0] : 23456789;
+  const form = `procedure_id=${local.demarcheNumbers[0]}&dossier_id=${sample}&state=en_construction&updated_at=2026-03-05%2014%3A22%3A10%20%2B0100`;
+  return [
+    '',
+    'ds-selection is running locally.',
+    '',
+    `  API            ${outputs.ApiUrl}   (GET /health)`,
+    `  DS webhook     ${outputs.LegacyWebhookUrl}`,
+    `  DS webhook v2  ${outputs.V2WebhookUrl}`,
+    `  Mails (SES)    ${local.mailUrl}`,
+    `  DS             ${simulator ? `simulator at ${local.dsApiUrl} (${simulator.dossiers.size} sample dossiers from events/dossiers)` : local.dsApiUrl}`,
+    `  Data           ${local.dataDir}`,
+    '',
+    'Try:',
+    `  curl -X POST -H 'content-type: application/x-www-form-urlencoded' \\`,
+    `       --data '${form}' \\`,
+    `       ${outputs.LegacyWebhookUrl}`,
+    `  npx ds-selection dossiers show ${sample}`,
+    `  npx ds-selection attachments download ${sample} --out ./downloads`,
+    '  npx ds-selection sync            # backfill every dossier of the démarche',
+    '  npx ds-selection dossiers list --round 2026-03',
+    '  npx ds-selection dlq list',
+    '',
+    'Ctrl-C to stop; data survives restarts.',
+    '',
+  ].join('\n');
+}
+
+async function main(): Promise<void> {
+  const parsed = LocalEnvSchema.safeParse(process.env);
+  if (!parsed.success) {
+    console.error(`Invalid configuration:\n${z.prettifyError(parsed.error)}`);
+    process.exit(2);
+  }
+  const log = (line: string) => console.log(`${new Date().toISOString().slice(11, 19)}  ${line}`);
+  let stack: RunningLocalStack;
+  try {
+    stack = await startLocalStack({ port: parsed.data.PORT, dataDir: parsed.data.DATA_DIR, env: process.env, log });
+  } catch (error) {
+    console.error(`Cannot start: ${error instanceof PortInUseError ? error.message : (error as Error).message}`);
+    process.exit(error instanceof PortInUseError ? 2 : 1);
+  }
+  console.log(banner(stack));
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`\n${signal}: stopping...`);
+    await stack.stop();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
+await main();
