@@ -1,0 +1,271 @@
+import { fileURLToPath } from 'node:url';
+import { type CfnElement, CfnOutput, Duration, RemovalPolicy, Stack, Tags, Validations, type StackProps } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+import { AlarmTopic } from '#infra/constructs/alarms';
+import { FixedEgress } from '#infra/constructs/egress';
+import { IngestPipeline } from '#infra/constructs/ingest-pipeline';
+import { IntakeApi } from '#infra/constructs/intake-api';
+import { FunctionWithLogGroup, type FunctionWithLogGroupProps } from '#infra/constructs/lambda-function';
+import { Secrets } from '#infra/constructs/secrets';
+import { Storage } from '#infra/constructs/storage';
+import { HTTP_ROUTES } from '#infra/routes';
+import type { StageConfig } from '#infra/stage-config';
+
+/** Repository root: where package.json, package-lock.json and functions/ are. */
+export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url)).replace(/\/$/, '');
+
+/** Items the v2 receiver may touch: its dedupe records (functions/adapters/dynamodb/webhook-event-log.ts). */
+export const WEBHOOK_DEDUPE_KEY_PATTERN = 'WEBHOOK#*';
+/** Key prefixes of the data bucket the ingest function writes and reads. */
+export const INGEST_OBJECT_PREFIXES = ['attachments/', 'dossiers/'] as const;
+
+/**
+ * Server access logs delivered under a bucket policy (not the legacy LogDeliveryWrite ACL, which
+ * would need ObjectWriter ownership, i.e. ACLs enabled on the log bucket).
+ */
+const FEATURE_FLAGS = { '@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy': true } as const;
+
+export const stackName = (stageName: string) => `DsSelection-${stageName}`;
+
+export interface DsSelectionStackProps extends StackProps {
+  readonly stage: StageConfig;
+}
+
+/** Names of the stack outputs: the staff CLI (`--stage NAME`) reads them with DescribeStacks. */
+export const OUTPUTS = [
+  'ApiUrl',
+  'LegacyWebhookUrlTemplate',
+  'V2WebhookUrl',
+  'TableName',
+  'BucketName',
+  'IngestQueueUrl',
+  'DeadLetterQueueUrl',
+  'WebhookTokenSecretArn',
+  'DsApiTokenSecretArn',
+  'DsWebhookV2SecretArn',
+  'DemarcheNumbers',
+  'DsApiUrl',
+  'EgressIp',
+] as const;
+export type OutputName = (typeof OUTPUTS)[number];
+
+/**
+ * The intake of ds-selection: DS webhooks -> HTTP API -> receivers -> SQS -> ingest-dossier ->
+ * DS GraphQL -> DynamoDB + S3. docs/deploy.md explains the deployment and every cdk-nag
+ * acknowledgement made here and in the constructs.
+ */
+export class DsSelectionStack extends Stack {
+  readonly storage: Storage;
+  readonly secrets: Secrets;
+  readonly pipeline: IngestPipeline;
+  readonly api: IntakeApi;
+  readonly egress: FixedEgress | undefined;
+  readonly functions: {
+    readonly receiveDsWebhook: FunctionWithLogGroup;
+    readonly receiveDsWebhookV2: FunctionWithLogGroup;
+    readonly ingestDossier: FunctionWithLogGroup;
+  };
+
+  /** The stage's AZs (see availabilityZones below). */
+  private readonly stageAvailabilityZones: string[];
+
+  /**
+   * The AZs from the stage config instead of a context lookup, which would need AWS
+   * credentials at synth (ec2.Vpc reads stack.availabilityZones even when given its AZs).
+   */
+  override get availabilityZones(): string[] {
+    return this.stageAvailabilityZones;
+  }
+
+  constructor(scope: Construct, id: string, props: DsSelectionStackProps) {
+    super(scope, id, {
+      description: `ds-selection (${props.stage.name}): intake of Démarches Simplifiées dossiers for calls for projects`,
+      ...props,
+    });
+    // Feature flags this stack relies on, set here so tests and `cdk synth` build the same thing.
+    for (const [flag, value] of Object.entries(FEATURE_FLAGS)) this.node.setContext(flag, value);
+    const { stage } = props;
+    this.stageAvailabilityZones = stage.availabilityZones ?? [`${stage.region}a`, `${stage.region}b`];
+    const removalPolicy = stage.removalPolicy === 'retain' ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+    const logRetention = stage.logRetentionDays as logs.RetentionDays;
+    Tags.of(this).add('project', 'ds-selection');
+    Tags.of(this).add('stage', stage.name);
+
+    this.storage = new Storage(this, 'Storage', { removalPolicy, accessLogRetentionDays: stage.logRetentionDays });
+    this.secrets = new Secrets(this, 'Secrets', { stageName: stage.name, removalPolicy });
+    const alarms = new AlarmTopic(this, 'Alarms', { stageName: stage.name, email: stage.alarmEmail });
+    const ingestTimeout = Duration.seconds(stage.ingestTimeoutSeconds);
+    this.pipeline = new IngestPipeline(this, 'IngestPipeline', {
+      ingestTimeout,
+      maxConcurrency: stage.ingestMaxConcurrency,
+      removalPolicy,
+      alarmTopic: alarms.topic,
+    });
+    this.egress = stage.fixedEgressIp
+      ? new FixedEgress(this, 'Egress', {
+          availabilityZones: this.stageAvailabilityZones,
+          logRetention,
+          removalPolicy,
+        })
+      : undefined;
+
+    const { table, bucket } = this.storage;
+    const { queue } = this.pipeline;
+    const demarches = stage.demarcheNumbers.join(',');
+    const common = {
+      projectRoot: PROJECT_ROOT,
+      logRetention,
+      logLevel: stage.logLevel,
+      removalPolicy,
+    } satisfies Partial<FunctionWithLogGroupProps>;
+    const entry = (name: string) => `${PROJECT_ROOT}/functions/${name}.ts`;
+
+    // Legacy webhook: token check, then one SQS message. No DynamoDB, no S3, no DS.
+    const receiveDsWebhook = new FunctionWithLogGroup(this, 'ReceiveDsWebhook', {
+      ...common,
+      entry: entry('receive-ds-webhook'),
+      description: 'DS legacy webhook (POST /webhooks/ds/{token}) -> ingest queue',
+      memorySize: 256,
+      timeout: Duration.seconds(10),
+      environment: {
+        DS_DEMARCHE_NUMBER: demarches,
+        INGEST_QUEUE_URL: queue.queueUrl,
+        WEBHOOK_TOKEN_SECRET_ARN: this.secrets.webhookToken.secretArn,
+      },
+    });
+    receiveDsWebhook.role.addToPolicy(sendTo(queue.queueArn));
+    receiveDsWebhook.role.addToPolicy(readSecret(this.secrets.webhookToken.secretArn));
+
+    // Webhooks v2: signature check, dedupe on WEBHOOK# items only, then SQS messages.
+    const receiveDsWebhookV2 = new FunctionWithLogGroup(this, 'ReceiveDsWebhookV2', {
+      ...common,
+      entry: entry('receive-ds-webhook-v2'),
+      description: 'DS webhooks v2 (POST /webhooks/ds-v2, signed batches) -> ingest queue',
+      memorySize: 256,
+      timeout: Duration.seconds(10),
+      environment: {
+        DS_DEMARCHE_NUMBER: demarches,
+        INGEST_QUEUE_URL: queue.queueUrl,
+        TABLE_NAME: table.tableName,
+        DS_WEBHOOK_V2_SECRET_SECRET_ARN: this.secrets.dsWebhookV2Secret.secretArn,
+      },
+    });
+    receiveDsWebhookV2.role.addToPolicy(sendTo(queue.queueArn));
+    receiveDsWebhookV2.role.addToPolicy(readSecret(this.secrets.dsWebhookV2Secret.secretArn));
+    receiveDsWebhookV2.role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'WebhookDedupeRecordsOnly',
+        actions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:BatchWriteItem'],
+        resources: [table.tableArn],
+        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [WEBHOOK_DEDUPE_KEY_PATTERN] } },
+      }),
+    );
+
+    // Ingest: the only function calling DS, so the only one behind the fixed egress IP.
+    const ingestDossier = new FunctionWithLogGroup(this, 'IngestDossier', {
+      ...common,
+      entry: entry('ingest-dossier'),
+      description: 'Ingest queue -> DS GraphQL dossier -> DynamoDB + S3 (attachments)',
+      memorySize: stage.ingestMemoryMb,
+      timeout: ingestTimeout,
+      environment: {
+        DS_API_URL: stage.dsApiUrl,
+        DS_API_TIMEOUT_SECONDS: String(stage.dsApiTimeoutSeconds),
+        TABLE_NAME: table.tableName,
+        BUCKET_NAME: bucket.bucketName,
+        DS_API_TOKEN_SECRET_ARN: this.secrets.dsApiToken.secretArn,
+      },
+      ...(this.egress
+        ? { vpc: this.egress.vpc, vpcSubnets: this.egress.privateSubnets, securityGroups: [this.egress.securityGroup] }
+        : {}),
+    });
+    table.grantReadWriteData(ingestDossier.role);
+    ingestDossier.role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'DossierAndAttachmentObjects',
+        actions: ['s3:PutObject', 's3:GetObject'],
+        resources: INGEST_OBJECT_PREFIXES.map((prefix) => bucket.arnForObjects(`${prefix}*`)),
+      }),
+    );
+    ingestDossier.role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'MissingObjectIs404',
+        // Without s3:ListBucket, HeadObject/GetObject of a missing key answer 403 instead of 404,
+        // and the attachment store tells "not stored yet" from a failure by that 404.
+        actions: ['s3:ListBucket'],
+        resources: [bucket.bucketArn],
+      }),
+    );
+    ingestDossier.role.addToPolicy(readSecret(this.secrets.dsApiToken.secretArn));
+    this.pipeline.connect(ingestDossier.function);
+    this.acknowledgeIngestWildcards(ingestDossier);
+
+    this.functions = { receiveDsWebhook, receiveDsWebhookV2, ingestDossier };
+    this.api = new IntakeApi(this, 'IntakeApi', {
+      stageName: stage.name,
+      routes: HTTP_ROUTES,
+      functions: {
+        'receive-ds-webhook': receiveDsWebhook.function,
+        'receive-ds-webhook-v2': receiveDsWebhookV2.function,
+      },
+      logRetention,
+      removalPolicy,
+    });
+
+    const output = (name: OutputName, value: string, description: string) =>
+      new CfnOutput(this, name, { value, description });
+    output('ApiUrl', this.api.url, 'Base URL of the HTTP API (ends with /).');
+    output(
+      'LegacyWebhookUrlTemplate',
+      `${this.api.url}${routePath('receive-ds-webhook').slice(1)}`,
+      'URL to paste in the DS démarche (Lien de rappel HTTP): replace {token} with the value of the WebhookTokenSecretArn secret (aws secretsmanager get-secret-value --secret-id <arn> --query SecretString --output text). The token is not output: it is the credential.',
+    );
+    output('V2WebhookUrl', `${this.api.url}${routePath('receive-ds-webhook-v2').slice(1)}`, 'URL to register with the DS webhookCreer mutation (webhooks v2).');
+    output('TableName', table.tableName, 'DynamoDB table (single-table design).');
+    output('BucketName', bucket.bucketName, 'S3 bucket with dossier snapshots, attachments and reports.');
+    output('IngestQueueUrl', queue.queueUrl, 'SQS queue of dossiers to ingest.');
+    output('DeadLetterQueueUrl', this.pipeline.deadLetterQueue.queueUrl, 'Messages that failed ingestion 5 times (ds-selection dlq list|redrive).');
+    output('WebhookTokenSecretArn', this.secrets.webhookToken.secretArn, 'Secret holding the legacy webhook URL token (generated).');
+    output('DsApiTokenSecretArn', this.secrets.dsApiToken.secretArn, 'Secret to fill with the DS API token (put-secret-value).');
+    output('DsWebhookV2SecretArn', this.secrets.dsWebhookV2Secret.secretArn, 'Secret to fill with the whsec_ secret returned by webhookCreer (put-secret-value).');
+    output('DemarcheNumbers', demarches, 'Démarche number(s) this stage accepts and ingests (comma-separated).');
+    output('DsApiUrl', stage.dsApiUrl, 'DS GraphQL endpoint the stage calls.');
+    if (this.egress) {
+      output('EgressIp', this.egress.eip.attrPublicIp, 'Fixed source IP of the calls to DS: put it in the DS API token IP filter.');
+    }
+  }
+
+  /** IAM5 findings the ingest role carries on purpose, with their logical ids resolved. */
+  private acknowledgeIngestWildcards(ingest: FunctionWithLogGroup): void {
+    const { table, bucket } = this.storage;
+    const tableId = this.getLogicalId(table.node.defaultChild as CfnElement);
+    const bucketId = this.getLogicalId(bucket.node.defaultChild as CfnElement);
+    Validations.of(ingest.role).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${tableId}.Arn>/index/*]`,
+      reason:
+        'The ingest function queries the two GSIs of its own table (dossiers by round/status); index ARNs are only expressible as <table>/index/*, and the table has just gsi1 and gsi2.',
+    });
+    for (const prefix of INGEST_OBJECT_PREFIXES) {
+      Validations.of(ingest.role).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/${prefix}*]`,
+        reason: `Object keys under ${prefix} are per dossier and per file, unknown in advance; the wildcard is limited to that prefix of the stack's own bucket, with PutObject/GetObject only.`,
+      });
+    }
+  }
+}
+
+function routePath(functionName: string): string {
+  const route = HTTP_ROUTES.find((candidate) => candidate.functionName === functionName);
+  if (!route) throw new Error(`infra/routes.ts has no route for ${functionName}`);
+  return route.path;
+}
+
+function sendTo(queueArn: string): iam.PolicyStatement {
+  return new iam.PolicyStatement({ sid: 'SendToIngestQueue', actions: ['sqs:SendMessage'], resources: [queueArn] });
+}
+
+function readSecret(secretArn: string): iam.PolicyStatement {
+  return new iam.PolicyStatement({ sid: 'ReadOwnSecret', actions: ['secretsmanager:GetSecretValue'], resources: [secretArn] });
+}

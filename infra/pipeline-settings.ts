@@ -1,0 +1,48 @@
+/**
+ * The ingest pipeline's settings (queue -> ingest-dossier), in one place: the CDK stack and the
+ * local runtime (infra/local) both read them, so the local queue retries, batches and
+ * dead-letters exactly as the deployed one does.
+ */
+export interface IngestPipelineSettings {
+  /** The ingest function's timeout. */
+  readonly functionTimeoutSeconds: number;
+  /** Records per invocation. */
+  readonly batchSize: number;
+  /** How long the event source gathers records before invoking with a partial batch. */
+  readonly maxBatchingWindowSeconds: number;
+  /** Concurrent invocations at most. */
+  readonly maxConcurrency: number;
+  /** Receives of one message before SQS moves it to the dead-letter queue. */
+  readonly maxReceiveCount: number;
+  /** How long a received message stays hidden before it is delivered again. */
+  readonly visibilityTimeoutSeconds: number;
+  /** How long the source queue keeps a message. */
+  readonly queueRetentionDays: number;
+  /** How long the dead-letter queue keeps a message, i.e. how long staff have to look and redrive. */
+  readonly dlqRetentionDays: number;
+}
+
+/** AWS's advice for a queue that feeds a Lambda: visibility timeout >= 6 x the function timeout. */
+export const VISIBILITY_TIMEOUT_FACTOR = 6;
+
+const functionTimeoutSeconds = 300;
+
+export const INGEST_PIPELINE: IngestPipelineSettings = {
+  functionTimeoutSeconds,
+  // Each record costs at least one DS call: 5 per invocation x 5 invocations keeps a burst well
+  // inside the ~400 requests/minute DS allows a token, retries included.
+  batchSize: 5,
+  // Webhooks arrive one by one: wait a little to fill a batch instead of invoking per message.
+  maxBatchingWindowSeconds: 5,
+  maxConcurrency: 5,
+  // A dossier that fails 5 times (DS down for long, a bug) waits in the DLQ for
+  // `ds-selection dlq list|redrive` instead of being retried forever.
+  maxReceiveCount: 5,
+  // A message must not reappear while an invocation (and the event source's retries of it) may
+  // still be working on it; 6 x the timeout is what AWS recommends for SQS event sources.
+  visibilityTimeoutSeconds: VISIBILITY_TIMEOUT_FACTOR * functionTimeoutSeconds,
+  // The SQS default: reconciliation re-enqueues anything older anyway.
+  queueRetentionDays: 4,
+  // The SQS maximum: a failed dossier must outlive a holiday before anyone looks at the DLQ.
+  dlqRetentionDays: 14,
+};

@@ -1,0 +1,136 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { DEFAULT_DS_API_URL } from '#schemas/env';
+import { INGEST_PIPELINE } from '#infra/pipeline-settings';
+
+/**
+ * One deployment of the stack (`dev`, `prod`, ...): infra/stages/<name>.json, parsed by this
+ * schema when the CDK app starts. A bad file stops `cdk synth` with a message naming the field.
+ */
+
+/** The retention periods CloudWatch Logs accepts (PutRetentionPolicy). */
+export const LOG_RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+] as const;
+
+export const StageConfigSchema = z
+  .object({
+    /** Stage name, used in the stack name `DsSelection-<name>` and in resource tags. */
+    name: z
+      .string()
+      .regex(/^[a-z][a-z0-9-]{0,19}$/, 'must be lower-case letters, digits and dashes, starting with a letter (at most 20 characters)'),
+    /** AWS account to deploy to; when absent, the CLI's account (CDK_DEFAULT_ACCOUNT) is used. */
+    account: z.string().regex(/^\d{12}$/, 'must be a 12-digit AWS account id').optional(),
+    region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region such as eu-west-3').default('eu-west-3'),
+    /** The démarche(s) this deployment accepts webhooks for and ingests (DS_DEMARCHE_NUMBER). */
+    demarcheNumbers: z
+      .array(z.number().int('must be a whole number').positive('must be a positive démarche number'))
+      .min(1, 'must list at least one démarche number'),
+    dsApiUrl: z.url('must be the URL of the DS GraphQL endpoint').default(DEFAULT_DS_API_URL),
+    /**
+     * Put the ingest function (the only one calling DS) behind one NAT gateway with a fixed
+     * Elastic IP, so the DS API token can be restricted to that IP (mandatory for tokens
+     * created since 1 July 2026). Costs a NAT gateway (about 35 EUR a month plus traffic).
+     */
+    fixedEgressIp: z.boolean().default(false),
+    /**
+     * With fixedEgressIp: the two AZs of the VPC (default `<region>a`, `<region>b`). Given here
+     * rather than looked up so `cdk synth` needs no AWS credentials.
+     */
+    availabilityZones: z
+      .array(z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d[a-z]$/, 'must be availability zone names such as eu-west-3a'))
+      .length(2, 'must name exactly two availability zones')
+      .optional(),
+    logRetentionDays: z
+      .number()
+      .refine((days) => (LOG_RETENTION_DAYS as readonly number[]).includes(days), {
+        message: `must be one of the CloudWatch Logs retention periods: ${LOG_RETENTION_DAYS.join(', ')}`,
+      })
+      .default(90),
+    /** Powertools / Lambda application log level. */
+    logLevel: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR']).default('INFO'),
+    /** What happens to the table, buckets, secrets and EIP when the stack is deleted. */
+    removalPolicy: z.enum(['retain', 'destroy']).default('retain'),
+    /**
+     * Timeout of the ingest function; the queue's visibility timeout is 6 times this. Default:
+     * infra/pipeline-settings.ts, which the local runtime uses too.
+     */
+    ingestTimeoutSeconds: z
+      .number()
+      .int()
+      .min(30, 'must be at least 30 seconds')
+      .max(900, 'must be at most 900 seconds (the Lambda limit)')
+      .default(INGEST_PIPELINE.functionTimeoutSeconds),
+    ingestMemoryMb: z.number().int().min(256, 'must be at least 256 MB').max(10240, 'must be at most 10240 MB').default(1024),
+    /** Maximum concurrent ingest invocations (SQS event source maxConcurrency, 2 to 1000): keeps DS's 400 requests/minute. */
+    ingestMaxConcurrency: z
+      .number()
+      .int()
+      .min(2, 'must be at least 2 (SQS event source minimum)')
+      .max(1000)
+      .default(INGEST_PIPELINE.maxConcurrency),
+    /** DS_API_TIMEOUT_SECONDS: how long one DS call may take; must leave room in the function timeout. */
+    dsApiTimeoutSeconds: z.number().int().positive().max(120).default(35),
+    /** Where the DLQ alarm is emailed; the subscription must be confirmed from the mail. */
+    alarmEmail: z.email('must be an email address').optional(),
+  })
+  .strict()
+  .superRefine((stage, ctx) => {
+    if (stage.name === 'prod' && stage.removalPolicy !== 'retain') {
+      ctx.addIssue({ code: 'custom', path: ['removalPolicy'], message: 'must be "retain" for the prod stage' });
+    }
+    if (stage.availabilityZones?.some((az) => !az.startsWith(stage.region))) {
+      ctx.addIssue({ code: 'custom', path: ['availabilityZones'], message: `must be zones of region ${stage.region}` });
+    }
+    if (stage.dsApiTimeoutSeconds * 2 > stage.ingestTimeoutSeconds) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['dsApiTimeoutSeconds'],
+        message: `must be at most half of ingestTimeoutSeconds (${stage.ingestTimeoutSeconds}) so a retried DS call still fits in the function timeout`,
+      });
+    }
+  });
+
+export type StageConfigInput = z.input<typeof StageConfigSchema>;
+export type StageConfig = z.output<typeof StageConfigSchema>;
+
+export class StageConfigError extends Error {
+  override readonly name = 'StageConfigError';
+}
+
+/** Parses a stage object; throws a StageConfigError naming the source and each bad field. */
+export function parseStageConfig(raw: unknown, source = 'stage config'): StageConfig {
+  const result = StageConfigSchema.safeParse(raw);
+  if (!result.success) {
+    throw new StageConfigError(`Invalid ${source}:\n${z.prettifyError(result.error)}`);
+  }
+  return result.data;
+}
+
+export const STAGES_DIR = fileURLToPath(new URL('./stages/', import.meta.url));
+
+/** Reads and parses infra/stages/<name>.json (the file's `name` must match). */
+export function loadStageConfig(name: string, dir: string = STAGES_DIR): StageConfig {
+  if (!/^[a-z][a-z0-9-]{0,19}$/.test(name)) {
+    throw new StageConfigError(`Invalid stage name "${name}": use lower-case letters, digits and dashes (e.g. -c stage=prod)`);
+  }
+  const file = `${dir.replace(/\/?$/, '/')}${name}.json`;
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    throw new StageConfigError(`No stage config for "${name}": expected ${file} (create it from infra/stages/dev.json)`);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    throw new StageConfigError(`Invalid ${file}: not JSON (${(error as Error).message})`);
+  }
+  const stage = parseStageConfig(raw, file);
+  if (stage.name !== name) {
+    throw new StageConfigError(`Invalid ${file}:\n✖ must describe stage "${name}", not "${stage.name}"\n  → at name`);
+  }
+  return stage;
+}
