@@ -1,0 +1,73 @@
+import { Command } from 'commander';
+import { registerAttachmentCommands } from './attachments.ts';
+import { defaultContext, examples, type CommandContext } from './context.ts';
+import { registerDlqCommands } from './dlq.ts';
+import { registerDossierCommands } from './dossiers.ts';
+import { EXIT_CODES_HELP, explainError, type ExitCode } from './errors.ts';
+import { processIo, type CliIo } from './output.ts';
+import { registerRoundCommands } from './rounds.ts';
+import { registerSyncCommand } from './sync.ts';
+
+/**
+ * `ds-selection`: the staff CLI (docs/cli.md). bin/ds-selection.js loads this file through
+ * tsx and calls `main`; tests call `run` with their own streams.
+ */
+
+const STACK_HELP = `
+Which stack:
+  By default the local stack started by \`npm start\`, found through $DATA_DIR/stack.json
+  (DATA_DIR defaults to .data). With --stage NAME, the deployed stack DsSelection-NAME, found
+  through its CloudFormation outputs with the default AWS credentials (AWS_PROFILE, ...).`;
+
+export function buildProgram(context: CommandContext): Command {
+  const { io } = context;
+  const program = new Command('ds-selection')
+    .description('Staff CLI of ds-selection: dossiers and their files, backfill from DS, dead letters, rounds.')
+    .option('--stage <name>', 'talk to the deployed stage DsSelection-<name> (default: the local stack)')
+    .option('--data-dir <dir>', 'local stack data folder holding stack.json (default: $DATA_DIR or .data)')
+    .option('--region <region>', 'AWS region (default: AWS_REGION, else the stage file infra/stages/<name>.json)')
+    // Before any subcommand exists, so that every one inherits these settings.
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => io.stdout.write(text),
+      writeErr: (text) => io.stderr.write(text),
+    })
+    .showHelpAfterError('(add --help for usage)')
+    .addHelpText('after', `${STACK_HELP}\n${examples(
+      'npx ds-selection dossiers list --round 2026-03',
+      'npx ds-selection dossiers show 23456789 --json',
+      'npx ds-selection --stage prod sync --since 2026-03-01',
+    )}`)
+    .addHelpText('afterAll', EXIT_CODES_HELP);
+  registerDossierCommands(program, context);
+  registerAttachmentCommands(program, context);
+  registerSyncCommand(program, context);
+  registerDlqCommands(program, context);
+  registerRoundCommands(program, context);
+  return program;
+}
+
+/** Runs one command line (without `node` and the script) and returns its exit code; never throws. */
+export async function run(argv: string[], context: CommandContext | CliIo = processIo()): Promise<ExitCode> {
+  const commandContext = 'connect' in context ? context : defaultContext(context);
+  try {
+    await buildProgram(commandContext).parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (error) {
+    const { exitCode, message } = explainError(error);
+    if (message) commandContext.io.stderr.write(`ds-selection: ${message}\n`);
+    if (exitCode === 1 && commandContext.io.env.DEBUG && error instanceof Error && error.stack) {
+      commandContext.io.stderr.write(`${error.stack}\n`);
+    }
+    return exitCode;
+  }
+}
+
+/** The process entry point: exit code set, not forced, so that stdout is flushed first. */
+export async function main(argv: string[] = process.argv.slice(2)): Promise<void> {
+  // `ds-selection ... | head` closes stdout early: that is the reader's choice, not an error.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+  });
+  process.exitCode = await run(argv);
+}

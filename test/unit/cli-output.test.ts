@@ -1,0 +1,286 @@
+import { CommanderError, InvalidArgumentError } from 'commander';
+import { describe, expect, it } from 'vitest';
+import type { AttachmentRecord, AttachmentRef, DossierRecord } from '#core/dossier';
+import { ConfigurationError, DsAuthorizationError } from '#core/errors';
+import { safeFilename, uniqueFilenames } from '../../infra/cli/attachments.ts';
+import { parseInstant, parsePositiveInteger } from '../../infra/cli/context.ts';
+import { deadLetterView } from '../../infra/cli/dlq.ts';
+import { dossierDetail, dossierSummary, dossierTable, storedFileCount, recordsByKey } from '../../infra/cli/dossier-views.ts';
+import {
+  CliError, EXIT_CODES, NotFoundError, PartialFailureError, StackUnreachableError, UsageError, explainError,
+} from '../../infra/cli/errors.ts';
+import { run } from '../../infra/cli/main.ts';
+import { formatBytes, formatTable, truncate, type CliIo } from '../../infra/cli/output.ts';
+import { ProgressBar, renderProgress } from '../../infra/cli/progress.ts';
+import { roundViews } from '../../infra/cli/rounds.ts';
+
+function ref(index: number, overrides: Partial<AttachmentRef> = {}): AttachmentRef {
+  return {
+    champId: `Q2hhbXAt${index}`,
+    label: `Pièce ${index}`,
+    filename: `piece-${index}.pdf`,
+    contentType: 'application/pdf',
+    byteSize: 1000 + index,
+    checksum: Buffer.alloc(16, index).toString('base64'),
+    virusScan: 'safe',
+    key: `attachments/1001/${index}/piece-${index}.pdf`,
+    ...overrides,
+  };
+}
+
+function record(attachment: AttachmentRef, status: AttachmentRecord['status'], extra: Partial<AttachmentRecord> = {}): AttachmentRecord {
+  return { ...attachment, dossierNumber: 1001, status, updatedAt: '2026-03-05T16:31:00.000Z', ...extra };
+}
+
+function dossier(overrides: Partial<DossierRecord> = {}): DossierRecord {
+  return {
+    number: 1001,
+    demarcheNumber: 98765,
+    state: 'en_construction',
+    status: 'files_pending',
+    dateDerniereModification: '2026-03-05T14:22:11+01:00',
+    modifiedAtMs: Date.parse('2026-03-05T14:22:11+01:00'),
+    dateDepot: '2026-03-02T09:00:00+01:00',
+    round: '2026-03',
+    project: { title: 'Un projet', theme: 'santé' },
+    issues: [],
+    attachments: [ref(1), ref(2), ref(3)],
+    filesComplete: false,
+    snapshotKey: 'dossiers/1001/1.json',
+    ingestedAt: '2026-03-05T16:31:00.000Z',
+    ...overrides,
+  };
+}
+
+function captureIo(): CliIo & { out: () => string; err: () => string } {
+  let out = '';
+  let err = '';
+  return {
+    stdout: { write: (text: string) => { out += text; } },
+    stderr: { write: (text: string) => { err += text; } },
+    env: {},
+    cwd: process.cwd(),
+    out: () => out,
+    err: () => err,
+  };
+}
+
+describe('formatTable', () => {
+  it('pads columns to their widest cell, right-aligns numbers, leaves no trailing space', () => {
+    const lines = formatTable(
+      [{ header: 'NUMBER', align: 'right' }, { header: 'STATUS' }, { header: 'TITLE' }],
+      [['7', 'stored', 'Été'], ['1234567', 'files_pending', 'x']],
+    );
+    expect(lines).toEqual([
+      ' NUMBER  STATUS         TITLE',
+      '      7  stored         Été',
+      '1234567  files_pending  x',
+    ]);
+  });
+
+  it('counts accented characters once', () => {
+    const [header, row] = formatTable([{ header: 'A' }, { header: 'B' }], [['éé', 'x']]);
+    expect(header).toBe('A   B');
+    expect(row).toBe('éé  x');
+  });
+});
+
+describe('truncate and formatBytes', () => {
+  it('cuts with an ellipsis only when needed', () => {
+    expect(truncate('abcdef', 6)).toBe('abcdef');
+    expect(truncate('abcdefg', 6)).toBe('abcde…');
+    expect(truncate('ééééééé', 4)).toBe('ééé…');
+  });
+
+  it('prints sizes in binary units', () => {
+    expect(formatBytes(512)).toBe('512 B');
+    expect(formatBytes(1536)).toBe('1.5 KB');
+    expect(formatBytes(200 * 1024 * 1024)).toBe('200 MB');
+  });
+});
+
+describe('explainError: exit codes', () => {
+  it.each([
+    [new StackUnreachableError('down'), EXIT_CODES.unreachable],
+    [new NotFoundError('no such dossier'), EXIT_CODES.notFound],
+    [new UsageError('bad'), EXIT_CODES.usage],
+    [new PartialFailureError('1 of 3 failed'), EXIT_CODES.partialFailure],
+    [new CliError('whatever', 3), 3],
+    [new ConfigurationError('DS_API_TOKEN is required'), EXIT_CODES.unreachable],
+    [new DsAuthorizationError('token refused'), EXIT_CODES.unreachable],
+  ])('%s -> %i, with its own message', (error, exitCode) => {
+    expect(explainError(error)).toEqual({ exitCode, message: error.message });
+  });
+
+  it('maps commander: --help and --version to 0, usage errors to 4, without printing twice', () => {
+    expect(explainError(new CommanderError(0, 'commander.helpDisplayed', '(outputHelp)'))).toEqual({ exitCode: 0 });
+    expect(explainError(new CommanderError(1, 'commander.unknownOption', "error: unknown option '--x'"))).toEqual({ exitCode: 4 });
+    expect(explainError(new InvalidArgumentError('must be a positive whole number'))).toEqual({ exitCode: 4 });
+  });
+
+  it('maps missing AWS credentials, region and unreachable endpoints to 2 with a hint', () => {
+    const noCredentials = Object.assign(new Error('Could not load credentials from any providers'), { name: 'CredentialsProviderError' });
+    expect(explainError(noCredentials)).toMatchObject({ exitCode: 2, message: expect.stringContaining('AWS_PROFILE') });
+    expect(explainError(new Error('Region is missing'))).toMatchObject({ exitCode: 2, message: expect.stringContaining('--region') });
+    const expired = Object.assign(new Error('The security token included in the request is expired'), { name: 'ExpiredTokenException' });
+    expect(explainError(expired)).toMatchObject({ exitCode: 2, message: expect.stringContaining('renew') });
+    const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:4569'), { code: 'ECONNREFUSED', address: '127.0.0.1', port: 4569 });
+    expect(explainError(refused)).toMatchObject({ exitCode: 2, message: expect.stringContaining('ECONNREFUSED at 127.0.0.1:4569') });
+  });
+
+  it('maps anything else to 1, naming the error', () => {
+    expect(explainError(new TypeError('x is undefined'))).toEqual({ exitCode: 1, message: 'unexpected error: TypeError: x is undefined' });
+  });
+});
+
+describe('run: usage', () => {
+  it('prints help on stdout and exits 0', async () => {
+    const io = captureIo();
+    expect(await run(['dossiers', 'list', '--help'], io)).toBe(0);
+    expect(io.out()).toContain('Usage: ds-selection dossiers list');
+    expect(io.out()).toContain('Exit codes:');
+  });
+
+  it.each([
+    [['nonsense']],
+    [['dossiers', 'list', '--status', 'lost']],
+    [['dossiers', 'show', 'abc']],
+    [['dossiers', 'show', '0']],
+    [['dossiers', 'list', '--limit', '-1']],
+    [['attachments', 'download', '12']],
+    [['sync', '--since', 'yesterday']],
+    [['dossiers', 'list', '--unknown']],
+  ])('exits 4 on %j, before touching any stack', async (argv) => {
+    const io = captureIo();
+    const connectCalls: unknown[] = [];
+    const code = await run(argv, { io, connect: async (globals) => { connectCalls.push(globals); throw new Error('must not connect'); } });
+    expect(code).toBe(4);
+    expect(io.out()).toBe('');
+    expect(io.err()).toMatch(/error/);
+    expect(connectCalls).toEqual([]);
+  });
+
+  it('refuses a stage name that cannot be a stack with 4', async () => {
+    const io = captureIo();
+    expect(await run(['--stage', 'Prod!', 'dossiers', 'list'], io)).toBe(4);
+    expect(io.err()).toContain('invalid --stage');
+  });
+});
+
+describe('argument parsers', () => {
+  it('reads positive integers only', () => {
+    expect(parsePositiveInteger('42')).toBe(42);
+    for (const bad of ['0', '-1', '1.5', '1e3', '', 'abc']) expect(() => parsePositiveInteger(bad)).toThrow(InvalidArgumentError);
+  });
+
+  it('turns --since into a UTC instant', () => {
+    expect(parseInstant('2026-03-01T00:00:00+01:00')).toBe('2026-02-28T23:00:00.000Z');
+    expect(parseInstant('2026-03-01')).toBe('2026-03-01T00:00:00.000Z');
+    for (const bad of ['yesterday', '2026-13-01', '01/03/2026']) expect(() => parseInstant(bad)).toThrow(InvalidArgumentError);
+  });
+});
+
+describe('dossiers show --json', () => {
+  it('has the contract fields, and each file the status of its record or pending', () => {
+    const record1 = record(ref(1), 'stored');
+    const record3 = record(ref(3), 'fetch_failed', { lastError: 'HTTP 401' });
+    const older = record(ref(9), 'stored'); // a file of an older version: not listed
+    const detail = dossierDetail(dossier({ attachments: [ref(1), ref(2, { rowId: 'row-1' }), ref(3)] }), [record1, record3, older]);
+
+    for (const field of ['number', 'state', 'status', 'dateDerniereModification', 'round', 'project', 'issues', 'attachments']) {
+      expect(detail).toHaveProperty(field);
+    }
+    expect(detail.attachments.map((attachment) => attachment.status)).toEqual(['stored', 'pending', 'fetch_failed']);
+    for (const attachment of detail.attachments) {
+      expect(Object.keys(attachment)).toEqual(expect.arrayContaining(['champId', 'filename', 'contentType', 'byteSize', 'checksum', 'status', 'key']));
+    }
+    expect(detail.attachments[1]).toMatchObject({ rowId: 'row-1', key: ref(2).key, checksum: ref(2).checksum, byteSize: 1002 });
+    expect(detail.attachments[2]).toMatchObject({ lastError: 'HTTP 401' });
+    // Plain JSON: what JSON.stringify prints is what the object holds.
+    expect(JSON.parse(JSON.stringify(detail))).toEqual(detail);
+  });
+});
+
+describe('dossier rows', () => {
+  it('count stored files from the records, or all of them once the dossier says its files are complete', () => {
+    const records = recordsByKey([record(ref(1), 'stored'), record(ref(2), 'scan_pending')]);
+    expect(storedFileCount(dossier(), records)).toBe(1);
+    expect(storedFileCount(dossier({ filesComplete: true, status: 'stored' }))).toBe(3);
+  });
+
+  it('line up in a table, with long titles cut', () => {
+    const long = 'Un très long titre de projet qui dépasse largement la colonne prévue';
+    const lines = dossierTable([
+      dossierSummary(dossier({ project: { title: long } }), 1),
+      dossierSummary(dossier({ number: 23456789, state: null, project: null, attachments: [], status: 'not_found', dateDerniereModification: null }), 0),
+    ]);
+    expect(lines[0]).toMatch(/^ +NUMBER {2}STATUS +STATE +ROUND +MODIFIED +FILES {2}TITLE$/);
+    expect(lines[1]).toContain('1/3');
+    expect(lines[1]).toContain('Un très long titre de projet qui dépass…');
+    expect(lines[2]).toMatch(/^23456789 {2}not_found +- +2026-03 +- +0\/0 {2}-$/);
+    // Every row starts its columns at the same offsets.
+    expect(lines[1]!.indexOf('2026-03')).toBe(lines[2]!.indexOf('2026-03'));
+  });
+});
+
+describe('download file names', () => {
+  it('are made safe and distinct, in order', () => {
+    expect(uniqueFilenames(['annexe.pdf', 'Annexe.PDF', 'annexe.pdf', '../../etc/passwd', '.bashrc', '', 'README'])).toEqual([
+      'annexe.pdf', 'Annexe (2).PDF', 'annexe (3).pdf', '__.._etc_passwd', '_bashrc', 'file', 'README',
+    ]);
+    expect(safeFilename('a\u0000b\nc')).toBe('a_b_c');
+  });
+});
+
+describe('progress', () => {
+  it('renders a bar with count, total, percentage and rate', () => {
+    expect(renderProgress({ label: 'sync', done: 50, total: 200, elapsedMs: 10_000 }))
+      .toBe(`sync [${'█'.repeat(6)}${'░'.repeat(18)}] 50/200 25% 5.0/s`);
+    expect(renderProgress({ label: 'sync', done: 12, elapsedMs: 4_000 })).toBe('sync 12 3.0/s');
+    expect(renderProgress({ label: 'sync', done: 12, elapsedMs: 4_000, width: 8 })).toHaveLength(7);
+  });
+
+  it('draws only on a terminal', () => {
+    let written = '';
+    const pipe = new ProgressBar({ write: (text: string) => { written += text; } }, { label: 'x' });
+    pipe.update(5);
+    pipe.finish();
+    expect(written).toBe('');
+
+    let clock = 0;
+    const tty = new ProgressBar({ write: (text: string) => { written += text; }, isTTY: true }, { label: 'x', now: () => clock });
+    clock = 1000;
+    tty.update(5);
+    tty.update(6); // within 100 ms: not redrawn
+    tty.finish();
+    expect(written).toBe('\r\x1b[2Kx 5 5.0/s\r\x1b[2K');
+  });
+});
+
+describe('dead letters', () => {
+  it('read the dossier from the body and the counts from the attributes', () => {
+    const view = deadLetterView({
+      MessageId: 'm-1',
+      Body: JSON.stringify({ demarcheNumber: 98765, dossierNumber: 1001, hint: { source: 'webhook', receivedAt: '2026-03-05T10:00:00.000Z' } }),
+      Attributes: { ApproximateReceiveCount: '6', ApproximateFirstReceiveTimestamp: '1772704800000', SentTimestamp: '1772704700000' },
+    });
+    expect(view).toEqual({
+      messageId: 'm-1', demarcheNumber: 98765, dossierNumber: 1001, source: 'webhook', receiveCount: 6,
+      firstReceivedAt: new Date(1772704800000).toISOString(), sentAt: new Date(1772704700000).toISOString(),
+    });
+    expect(deadLetterView({ MessageId: 'm-2', Body: 'not json' })).toMatchObject({ dossierNumber: null, receiveCount: null });
+  });
+});
+
+describe('rounds', () => {
+  it('count dossiers per round and status, unassigned last', () => {
+    const views = roundViews([
+      dossier({ number: 1, round: 'unassigned', status: 'not_found' }),
+      dossier({ number: 2, round: '2026-05', status: 'invalid' }),
+      dossier({ number: 3, round: '2026-03', status: 'stored' }),
+      dossier({ number: 4, round: '2026-03', status: 'files_pending' }),
+    ]);
+    expect(views.map((view) => [view.round, view.total])).toEqual([['2026-03', 2], ['2026-05', 1], ['unassigned', 1]]);
+    expect(views[0]!.byStatus).toEqual({ stored: 1, files_pending: 1, invalid: 0, not_found: 0, deleted: 0 });
+  });
+});
