@@ -72,7 +72,7 @@ export class HttpGateway {
   private routes: GatewayRoute[] = [];
   private ready = false;
 
-  /** Binds the port at once (so a busy port fails before anything else starts); answers 503 until `serve`. */
+  /** Binds the port at once (so a busy port fails before anything else starts); answers 503 until `markReady`. */
   async listen(port: number, host = '127.0.0.1'): Promise<number> {
     this.server = createServer((req, res) => {
       this.handle(req, res).catch((error) => {
@@ -90,6 +90,10 @@ export class HttpGateway {
 
   serve(routes: GatewayRoute[]): void {
     this.routes = routes;
+  }
+
+  /** From now on GET /health answers 200: called once the whole stack is up. */
+  markReady(): void {
     this.ready = true;
   }
 

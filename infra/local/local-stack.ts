@@ -85,16 +85,20 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Runni
     cleanups.push(() => engines.stop());
     const clients = localClients(engines.endpoints);
     await Promise.all([ensureTable(clients.dynamodb, LOCAL_NAMES.table), ensureBucket(clients.s3, LOCAL_NAMES.bucket)]);
-    await engines.sqs.createQueue(LOCAL_NAMES.deadLetterQueue, { visibilityTimeoutSeconds: 30 });
-    await engines.sqs.createQueue(LOCAL_NAMES.ingestQueue, {
+    // The same settings as the deployed queues (infra/pipeline-settings.ts); the DLQ first, the queue points to it.
+    const deadLetterQueue = await engines.sqs.createQueue(LOCAL_NAMES.deadLetterQueue, {
+      visibilityTimeoutSeconds: 30, messageRetentionSeconds: INGEST_PIPELINE.dlqRetentionDays * 86_400,
+    });
+    const ingestQueue = await engines.sqs.createQueue(LOCAL_NAMES.ingestQueue, {
       visibilityTimeoutSeconds: INGEST_PIPELINE.visibilityTimeoutSeconds,
+      messageRetentionSeconds: INGEST_PIPELINE.queueRetentionDays * 86_400,
       redrive: { deadLetterQueueName: LOCAL_NAMES.deadLetterQueue, maxReceiveCount: INGEST_PIPELINE.maxReceiveCount },
     });
     const ds = await startDs(env, secrets.simulatorToken);
     if (ds.simulator) cleanups.push(() => ds.simulator!.stop());
 
     const demarcheNumbers = (env.DS_DEMARCHE_NUMBER ?? '98765').split(',').map((n) => Number(n.trim()));
-    const ingestQueueUrl = engines.sqs.queueUrl(LOCAL_NAMES.ingestQueue);
+    const ingestQueueUrl = ingestQueue.queueUrl;
     Object.assign(process.env, {
       AWS_REGION: LOCAL_REGION,
       AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
@@ -120,7 +124,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Runni
     const ingest = await importHandler<(event: SQSEvent, context: Context) => Promise<{ batchItemFailures: { itemIdentifier: string }[] }>>('ingest-dossier');
     const sqsClient = new SQSClient({ endpoint: engines.endpoints.sqs, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
     const consumer = new QueueConsumer({
-      sqsClient, queueUrl: ingestQueueUrl, queueArn: `arn:aws:sqs:${LOCAL_REGION}:000000000000:${LOCAL_NAMES.ingestQueue}`,
+      sqsClient, queueUrl: ingestQueueUrl, queueArn: ingestQueue.queueArn,
       handler: ingest, functionName: 'ingest-dossier', timeoutSeconds: INGEST_PIPELINE.functionTimeoutSeconds,
       batchSize: INGEST_PIPELINE.batchSize, maxBatchingWindowSeconds: 0.2, maxConcurrency: INGEST_PIPELINE.maxConcurrency,
       onBatch: ({ size, failed }) => log(`ingest-dossier: ${size - failed} of ${size} message(s) done${failed ? `, ${failed} to retry` : ''}`),
@@ -133,7 +137,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Runni
       stage: 'local', region: LOCAL_REGION, ApiUrl: apiUrl,
       LegacyWebhookUrl: `${apiUrl}/webhooks/ds/${secrets.webhookToken}`, V2WebhookUrl: `${apiUrl}/webhooks/ds-v2`,
       TableName: LOCAL_NAMES.table, BucketName: LOCAL_NAMES.bucket,
-      IngestQueueUrl: ingestQueueUrl, DeadLetterQueueUrl: engines.sqs.queueUrl(LOCAL_NAMES.deadLetterQueue),
+      IngestQueueUrl: ingestQueueUrl, DeadLetterQueueUrl: deadLetterQueue.queueUrl,
       local: {
         endpoints: engines.endpoints, credentials: LOCAL_CREDENTIALS, dsApiUrl: ds.url, dsApiToken: ds.token,
         demarcheNumbers, mailUrl: `${engines.endpoints.ses}/`, dataDir, pid: process.pid,
@@ -142,6 +146,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Runni
     const outputsFile = join(dataDir, 'stack.json');
     await writeFile(outputsFile, JSON.stringify(outputs, null, 2), { mode: 0o600 });
     cleanups.push(() => rm(outputsFile, { force: true }));
+    gateway.markReady();
     return { outputs, ...(ds.simulator ? { simulator: ds.simulator } : {}), stop };
   } catch (error) {
     await stop();

@@ -38,6 +38,8 @@ function banner({ outputs, simulator }: RunningLocalStack): string {
 }
 
 async function main(): Promise<void> {
+  // The SDK warns on every client that Node 20 support ends; the local mode runs fine on 20.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const parsed = LocalEnvSchema.safeParse(process.env);
   if (!parsed.success) {
     console.error(`Invalid configuration:\n${z.prettifyError(parsed.error)}`);

@@ -1,0 +1,159 @@
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+// The local stack end to end, as a user runs it: `npm start` in a child process on free
+// ports and a temp DATA_DIR, webhooks posted over HTTP, assertions through the CLI's --json.
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const run = promisify(execFile);
+let dataDir: string;
+let port: number;
+let stack: ChildProcess | undefined;
+let output = '';
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+async function waitFor<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const value = await check().catch(() => undefined);
+    if (value !== undefined) return value;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`timed out waiting for ${what}\n--- stack output ---\n${output}`);
+}
+
+async function startStack(): Promise<void> {
+  output = '';
+  stack = spawn(process.execPath, ['--import', 'tsx', 'infra/local/main.ts'], {
+    cwd: ROOT, env: { ...process.env, PORT: String(port), DATA_DIR: dataDir, DS_API_TOKEN: '', DS_API_URL: '' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  stack.stdout!.on('data', (chunk) => { output += chunk; });
+  stack.stderr!.on('data', (chunk) => { output += chunk; });
+  await waitFor('GET /health', async () => ((await fetch(`http://127.0.0.1:${port}/health`)).status === 200 ? true : undefined), 60_000);
+}
+
+async function stopStack(): Promise<void> {
+  if (!stack || stack.exitCode !== null) return;
+  const exited = new Promise((resolve) => stack!.once('exit', resolve));
+  stack.kill('SIGTERM');
+  await exited;
+}
+
+async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, ['bin/ds-selection.js', ...args, '--data-dir', dataDir], { cwd: ROOT });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code: number; stdout: string; stderr: string };
+    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+  }
+}
+
+const showJson = async (n: number) => {
+  const result = await cli('dossiers', 'show', String(n), '--json');
+  return result.code === 0 ? JSON.parse(result.stdout) : undefined;
+};
+
+async function webhook(dossier: number): Promise<Response> {
+  const stackJson = JSON.parse(await readFile(join(dataDir, 'stack.json'), 'utf8'));
+  return fetch(stackJson.LegacyWebhookUrl, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: `procedure_id=98765&dossier_id=${dossier}&state=en_construction&updated_at=2026-03-05%2014%3A22%3A10%20%2B0100`,
+  });
+}
+
+beforeAll(async () => {
+  dataDir = await mkdtemp(join(tmpdir(), 'ds-selection-e2e-'));
+  port = await freePort();
+  await startStack();
+}, 90_000);
+
+afterAll(async () => {
+  await stopStack();
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+describe('local stack', () => {
+  it('prints the webhook URL with its token, the mail page and the data folder at start-up', () => {
+    expect(output).toMatch(new RegExp(`http://127\\.0\\.0\\.1:${port}/webhooks/ds/[0-9a-f]{48}`));
+    expect(output).toContain('Mails (SES)');
+    expect(output).toContain(dataDir);
+  });
+
+  it('stores a dossier posted by webhook, mapped, with its files in S3 at DS\'s MD5', async () => {
+    expect((await webhook(23456790)).status).toBe(200);
+    const dossier = await waitFor('dossier 23456790 stored', async () => {
+      const shown = await showJson(23456790);
+      return shown?.status === 'stored' ? shown : undefined;
+    });
+    expect(dossier).toMatchObject({
+      number: 23456790, state: 'en_construction', round: '2026-03', dateDerniereModification: '2026-03-06T10:02:00+01:00',
+      project: { title: expect.stringMatching(/^Open Transport/), administration: { siret: '13001111100015' } },
+    });
+    expect(dossier.attachments).toHaveLength(2);
+    for (const attachment of dossier.attachments) {
+      expect(attachment).toMatchObject({ status: 'stored', key: expect.stringMatching(/^attachments\/23456790\//) });
+    }
+
+    const out = join(dataDir, 'downloads');
+    const download = await cli('attachments', 'download', '23456790', '--out', out);
+    expect(download.code).toBe(0);
+    for (const attachment of dossier.attachments) {
+      const bytes = await readFile(join(out, attachment.filename));
+      expect(createHash('md5').update(bytes).digest('base64')).toBe(attachment.checksum);
+    }
+  });
+
+  it('refuses a webhook with a wrong token and stores nothing for it', async () => {
+    const response = await fetch(`http://127.0.0.1:${port}/webhooks/ds/wrong-token`, {
+      method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'procedure_id=98765&dossier_id=23456791&state=en_construction&updated_at=2026-03-05%2014%3A22%3A10%20UTC',
+    });
+    expect(response.status).toBe(404);
+    expect((await cli('dossiers', 'show', '23456791', '--json')).code).toBe(3);
+  });
+
+  it('backfills the démarche with sync, invalid dossiers included', async () => {
+    const sync = await cli('sync', '--json');
+    expect(sync.code).toBe(0);
+    expect(JSON.parse(sync.stdout)).toMatchObject({ listed: 3, queued: 3 });
+    const invalid = await waitFor('dossier 23456791 ingested', async () => {
+      const shown = await showJson(23456791);
+      return shown?.status === 'invalid' ? shown : undefined;
+    });
+    expect(invalid.issues.length).toBeGreaterThan(0);
+    const list = JSON.parse((await cli('dossiers', 'list', '--round', '2026-03', '--json')).stdout);
+    expect(list.map((d: { number: number }) => d.number).sort()).toEqual([23456789, 23456790, 23456791]);
+  });
+
+  it('keeps everything across a restart, and a second start on a busy port fails clearly', async () => {
+    const second = await run(process.execPath, ['--import', 'tsx', 'infra/local/main.ts'], {
+      cwd: ROOT, env: { ...process.env, PORT: String(port), DATA_DIR: join(dataDir, 'other') },
+    }).catch((error) => error as { code: number; stderr: string });
+    expect((second as { code: number }).code).toBe(2);
+    expect((second as { stderr: string }).stderr).toContain(`port ${port} is already in use`);
+
+    const before = JSON.parse((await cli('dossiers', 'list', '--round', '2026-03', '--json')).stdout);
+    await stopStack();
+    await startStack();
+    const after = JSON.parse((await cli('dossiers', 'list', '--round', '2026-03', '--json')).stdout);
+    expect(after).toEqual(before);
+    const files = await readdir(join(dataDir, 's3'));
+    expect(files.length).toBeGreaterThan(0);
+    expect((await showJson(23456790)).attachments.every((a: { status: string }) => a.status === 'stored')).toBe(true);
+  });
+});
