@@ -23,5 +23,11 @@ export async function lockDataDir(dataDir: string): Promise<() => Promise<void>>
     throw new Error(`${dataDir} is in use by another local stack (pid ${holder}); stop it or set DATA_DIR to another folder`);
   }
   await writeFile(lock, String(process.pid));
-  return () => rm(lock, { force: true });
+  return () => removeIfOwned(lock, (text) => Number(text) === process.pid);
+}
+
+/** Removes `file` only if it is still ours: another stack may have taken the folder over since. */
+export async function removeIfOwned(file: string, isOurs: (text: string) => boolean): Promise<void> {
+  const text = await readFile(file, 'utf8').catch(() => undefined);
+  if (text !== undefined && isOurs(text)) await rm(file, { force: true });
 }

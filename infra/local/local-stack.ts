@@ -1,4 +1,4 @@
-import { writeFile, rm } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SQSClient } from '@aws-sdk/client-sqs';
@@ -7,7 +7,7 @@ import { DEFAULT_DS_API_URL } from '#schemas/env';
 import { HTTP_ROUTES } from '../routes.ts';
 import { INGEST_PIPELINE } from '../pipeline-settings.ts';
 import type { StackOutputs } from '../stack-outputs.ts';
-import { lockDataDir } from './data-dir-lock.ts';
+import { lockDataDir, removeIfOwned } from './data-dir-lock.ts';
 import { DsSimulator } from './ds-simulator.ts';
 import { ensureBucket, ensureTable, localClients, LOCAL_CREDENTIALS, LOCAL_REGION, startEngines } from './engines.ts';
 import { HttpGateway, type HttpHandler } from './http-gateway.ts';
@@ -145,7 +145,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Runni
     };
     const outputsFile = join(dataDir, 'stack.json');
     await writeFile(outputsFile, JSON.stringify(outputs, null, 2), { mode: 0o600 });
-    cleanups.push(() => rm(outputsFile, { force: true }));
+    cleanups.push(() => removeIfOwned(outputsFile, (text) => JSON.parse(text).local?.pid === process.pid));
     gateway.markReady();
     return { outputs, ...(ds.simulator ? { simulator: ds.simulator } : {}), stop };
   } catch (error) {

@@ -7,8 +7,9 @@ import { PortInUseError, startLocalStack, type RunningLocalStack } from './local
  * line per ingested batch; Ctrl-C stops it cleanly (data stays in DATA_DIR).
  */
 
-function banner({ outputs, simulator }: RunningLocalStack): string {
+function banner({ outputs, simulator }: RunningLocalStack, dataDirOption: string): string {
   const local = outputs.local!;
+  const cli = `npx ds-selection${dataDirOption}`;
   const sample = simulator ? [...simulator.dossiers.keys()][0] : 23456789;
   const form = `procedure_id=${local.demarcheNumbers[0]}&dossier_id=${sample}&state=en_construction&updated_at=2026-03-05%2014%3A22%3A10%20%2B0100`;
   return [
@@ -26,11 +27,11 @@ function banner({ outputs, simulator }: RunningLocalStack): string {
     `  curl -X POST -H 'content-type: application/x-www-form-urlencoded' \\`,
     `       --data '${form}' \\`,
     `       ${outputs.LegacyWebhookUrl}`,
-    `  npx ds-selection dossiers show ${sample}`,
-    `  npx ds-selection attachments download ${sample} --out ./downloads`,
-    '  npx ds-selection sync            # backfill every dossier of the démarche',
-    '  npx ds-selection dossiers list --round 2026-03',
-    '  npx ds-selection dlq list',
+    `  ${cli} dossiers show ${sample}`,
+    `  ${cli} attachments download ${sample} --out ./downloads`,
+    `  ${cli} sync            # backfill every dossier of the démarche`,
+    `  ${cli} dossiers list --round 2026-03`,
+    `  ${cli} dlq list`,
     '',
     'Ctrl-C to stop; data survives restarts.',
     '',
@@ -53,7 +54,8 @@ async function main(): Promise<void> {
     console.error(`Cannot start: ${error instanceof PortInUseError ? error.message : (error as Error).message}`);
     process.exit(error instanceof PortInUseError ? 2 : 1);
   }
-  console.log(banner(stack));
+  // The CLI finds the stack through DATA_DIR: repeat it in the commands shown unless it is the default.
+  console.log(banner(stack, parsed.data.DATA_DIR === '.data' ? '' : ` --data-dir ${parsed.data.DATA_DIR}`));
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
