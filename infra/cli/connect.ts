@@ -17,6 +17,7 @@ import { DEFAULT_DS_API_URL } from '#schemas/env';
 import { StackOutputsSchema, type StackOutputs } from '#infra/stack-outputs';
 import { StageConfigSchema, type StageConfig } from '#infra/stage-config';
 import { StackUnreachableError, UsageError } from './errors.ts';
+import { isAlive } from '../local/data-dir-lock.ts';
 import type { CliIo } from './output.ts';
 
 /**
@@ -101,21 +102,11 @@ async function readLocalStack(globals: GlobalOptions, io: CliIo): Promise<Resolv
   const outputs = parsed.data;
   if (!outputs.local) throw new StackUnreachableError(`${path} has no \`local\` section: it was not written by \`npm start\``);
   // stack.json survives the stack (it lives in DATA_DIR); the pid says whether it is still up.
-  if (!isProcessAlive(outputs.local.pid)) {
+  if (!isAlive(outputs.local.pid)) {
     throw new StackUnreachableError(`${NOT_RUNNING} (${path} names process ${outputs.local.pid}, which has exited)`);
   }
   const rawOutputs = Object.fromEntries(Object.entries(outputs).filter((entry): entry is [string, string] => typeof entry[1] === 'string'));
   return { outputs, description: `the local stack (${path})`, rawOutputs };
-}
-
-export function isProcessAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: it exists, but belongs to another user.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 async function describeStage(stage: string, regionOption: string | undefined, io: CliIo): Promise<ResolvedStack> {

@@ -21,17 +21,9 @@ export interface DossierSummaryView {
   files: { stored: number; total: number };
 }
 
-export interface AttachmentDetailView {
-  champId: string;
-  rowId?: string;
-  label: string;
-  filename: string;
-  contentType: string;
-  byteSize: number;
-  checksum: string;
-  virusScan: AttachmentRef['virusScan'];
+/** An attachment as DS lists it (AttachmentRef), with where its archiving stands. */
+export interface AttachmentDetailView extends AttachmentRef {
   status: AttachmentView;
-  key: string;
   lastError?: string;
 }
 
