@@ -3,14 +3,17 @@ import { type CfnElement, CfnOutput, Duration, RemovalPolicy, Stack, Tags, Valid
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import { TABLE_KEYS } from '#adapters/dynamodb/table';
 import { AlarmTopic } from '#infra/constructs/alarms';
 import { FixedEgress } from '#infra/constructs/egress';
 import { IngestPipeline } from '#infra/constructs/ingest-pipeline';
 import { IntakeApi } from '#infra/constructs/intake-api';
 import { FunctionWithLogGroup, type FunctionWithLogGroupProps } from '#infra/constructs/lambda-function';
+import { Schedules } from '#infra/constructs/schedules';
 import { Secrets } from '#infra/constructs/secrets';
 import { Storage } from '#infra/constructs/storage';
 import { HTTP_ROUTES } from '#infra/routes';
+import { SCHEDULED_FUNCTIONS, SCHEDULES } from '#infra/schedules';
 import type { StageConfig } from '#infra/stage-config';
 
 /** Repository root: where package.json, package-lock.json and functions/ are. */
@@ -18,6 +21,8 @@ export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url)).replac
 
 /** Items the v2 receiver may touch: its dedupe records (functions/adapters/dynamodb/webhook-event-log.ts). */
 export const WEBHOOK_DEDUPE_KEY_PATTERN = 'WEBHOOK#*';
+/** Items the reconciler may read and write: the sync cursors (functions/adapters/dynamodb/sync-cursor-repository.ts). */
+export const SYNC_CURSOR_KEY_PATTERN = 'SYNC#*';
 /** Key prefixes of the data bucket the ingest function writes and reads. */
 export const INGEST_OBJECT_PREFIXES = ['attachments/', 'dossiers/'] as const;
 
@@ -62,10 +67,12 @@ export class DsSelectionStack extends Stack {
   readonly pipeline: IngestPipeline;
   readonly api: IntakeApi;
   readonly egress: FixedEgress | undefined;
+  readonly schedules: Schedules;
   readonly functions: {
     readonly receiveDsWebhook: FunctionWithLogGroup;
     readonly receiveDsWebhookV2: FunctionWithLogGroup;
     readonly ingestDossier: FunctionWithLogGroup;
+    readonly reconcileDossiers: FunctionWithLogGroup;
   };
 
   /** The stage's AZs (see availabilityZones below). */
@@ -103,6 +110,7 @@ export class DsSelectionStack extends Stack {
       removalPolicy,
       alarmTopic: alarms.topic,
     });
+    this.schedules = new Schedules(this, 'Schedules', { definitions: SCHEDULES, removalPolicy, alarmTopic: alarms.topic });
     this.egress = stage.fixedEgressIp
       ? new FixedEgress(this, 'Egress', {
           availabilityZones: this.stageAvailabilityZones,
@@ -121,6 +129,10 @@ export class DsSelectionStack extends Stack {
       removalPolicy,
     } satisfies Partial<FunctionWithLogGroupProps>;
     const entry = (name: string) => `${PROJECT_ROOT}/functions/${name}.ts`;
+    // The functions that call DS leave through the fixed egress IP when the stage has one.
+    const dsNetwork = this.egress
+      ? { vpc: this.egress.vpc, vpcSubnets: this.egress.privateSubnets, securityGroups: [this.egress.securityGroup] }
+      : {};
 
     // Legacy webhook: token check, then one SQS message. No DynamoDB, no S3, no DS.
     const receiveDsWebhook = new FunctionWithLogGroup(this, 'ReceiveDsWebhook', {
@@ -163,7 +175,7 @@ export class DsSelectionStack extends Stack {
       }),
     );
 
-    // Ingest: the only function calling DS, so the only one behind the fixed egress IP.
+    // Ingest: calls DS, so it is behind the fixed egress IP.
     const ingestDossier = new FunctionWithLogGroup(this, 'IngestDossier', {
       ...common,
       entry: entry('ingest-dossier'),
@@ -177,9 +189,7 @@ export class DsSelectionStack extends Stack {
         BUCKET_NAME: bucket.bucketName,
         DS_API_TOKEN_SECRET_ARN: this.secrets.dsApiToken.secretArn,
       },
-      ...(this.egress
-        ? { vpc: this.egress.vpc, vpcSubnets: this.egress.privateSubnets, securityGroups: [this.egress.securityGroup] }
-        : {}),
+      ...dsNetwork,
     });
     table.grantReadWriteData(ingestDossier.role);
     ingestDossier.role.addToPolicy(
@@ -202,7 +212,47 @@ export class DsSelectionStack extends Stack {
     this.pipeline.connect(ingestDossier.function);
     this.acknowledgeIngestWildcards(ingestDossier);
 
-    this.functions = { receiveDsWebhook, receiveDsWebhookV2, ingestDossier };
+    // Reconcile: lists DS (behind the fixed egress IP too), reads and writes its cursors, reads
+    // the status index for files_pending dossiers, queues hints. Invoked by the schedule only.
+    const reconcileSettings = SCHEDULED_FUNCTIONS['reconcile-dossiers']!;
+    const reconcileDossiers = new FunctionWithLogGroup(this, 'ReconcileDossiers', {
+      ...common,
+      entry: entry('reconcile-dossiers'),
+      description: reconcileSettings.description,
+      memorySize: reconcileSettings.memoryMb,
+      timeout: Duration.seconds(reconcileSettings.timeoutSeconds),
+      environment: {
+        DS_DEMARCHE_NUMBER: demarches,
+        DS_API_URL: stage.dsApiUrl,
+        DS_API_TIMEOUT_SECONDS: String(stage.dsApiTimeoutSeconds),
+        TABLE_NAME: table.tableName,
+        INGEST_QUEUE_URL: queue.queueUrl,
+        DS_API_TOKEN_SECRET_ARN: this.secrets.dsApiToken.secretArn,
+      },
+      deadLetterQueue: this.schedules.deadLetterQueue,
+      ...dsNetwork,
+    });
+    reconcileDossiers.role.addToPolicy(sendTo(queue.queueArn));
+    reconcileDossiers.role.addToPolicy(readSecret(this.secrets.dsApiToken.secretArn));
+    reconcileDossiers.role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'SyncCursorsOnly',
+        actions: ['dynamodb:GetItem', 'dynamodb:PutItem'],
+        resources: [table.tableArn],
+        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [SYNC_CURSOR_KEY_PATTERN] } },
+      }),
+    );
+    reconcileDossiers.role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'DossiersByStatusIndex',
+        // files_pending dossiers, by the status index only (named: no index/* wildcard).
+        actions: ['dynamodb:Query'],
+        resources: [`${table.tableArn}/index/${TABLE_KEYS.gsi2.indexName}`],
+      }),
+    );
+
+    this.functions = { receiveDsWebhook, receiveDsWebhookV2, ingestDossier, reconcileDossiers };
+    this.schedules.connect({ 'reconcile-dossiers': reconcileDossiers.function });
     this.api = new IntakeApi(this, 'IntakeApi', {
       stageName: stage.name,
       routes: HTTP_ROUTES,

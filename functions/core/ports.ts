@@ -1,4 +1,6 @@
-import type { AttachmentRecord, AttachmentStatus, DossierRecord } from './dossier.ts';
+import type { DeletedDossier, DossierSummary, Page } from '#schemas/ds-api';
+import type { IngestMessage } from '#schemas/ingest-message';
+import type { AttachmentRecord, AttachmentStatus, DossierRecord, DossierStatus } from './dossier.ts';
 import type { FileToFetch } from './attachments.ts';
 
 /**
@@ -53,3 +55,53 @@ export interface Clock {
 }
 
 export type { AttachmentStatus };
+
+/* ---- Reconciliation (reconcile-dossiers, `ds-selection sync`) ---- */
+
+/** DS's listings of a démarche: one page per call, follow `pageInfo.endCursor`. */
+export interface DsDossierListing {
+  /** `updatedSince` is inclusive: DS returns dossiers with `updated_at >= updatedSince`. */
+  listUpdatedDossiers(input: { demarche: number; updatedSince?: string; after?: string; first?: number }): Promise<Page<DossierSummary>>;
+  listDeletedDossiers(input: { demarche: number; deletedSince?: string; after?: string }): Promise<Page<DeletedDossier>>;
+}
+
+export interface IngestQueue {
+  /** Queues every message or throws (saying how many were not queued). */
+  send(messages: IngestMessage[]): Promise<void>;
+}
+
+/** Dossiers by status across rounds (the status index), one page per call. */
+export interface DossierStatusIndex {
+  listByStatus(status: DossierStatus, options?: { limit?: number; cursor?: string }): Promise<{ items: DossierRecord[]; cursor?: string }>;
+}
+
+/** Where reconciliation of one démarche stopped. Timestamps are ISO instants in UTC. */
+export interface SyncCursor {
+  demarcheNumber: number;
+  /** The latest `dateDerniereModification` queued; the next run lists from there (inclusive). Absent until a dossier was seen. */
+  updatedSince?: string;
+  /** The latest `dateSupression` queued. */
+  deletedSince?: string;
+  /** When files_pending dossiers were last queued again. */
+  filesPendingRequeuedAt?: string;
+  lastRunAt: string;
+  lastRunId: string;
+  /** 1 on the first write, +1 on each; what the conditional write compares. */
+  version: number;
+}
+
+export type SyncCursorState = Omit<SyncCursor, 'demarcheNumber' | 'version'>;
+
+export type SaveCursorResult =
+  | { saved: true; cursor: SyncCursor }
+  /** Another run wrote first: `current` is what the store holds now (read back). */
+  | { saved: false; current: SyncCursor | undefined };
+
+export interface SyncCursorRepository {
+  get(demarcheNumber: number): Promise<SyncCursor | undefined>;
+  /**
+   * Writes `state` as version `expectedVersion + 1`, only if the stored cursor is still at
+   * `expectedVersion` (0: no cursor yet). A single conditional write.
+   */
+  save(demarcheNumber: number, state: SyncCursorState, expectedVersion: number): Promise<SaveCursorResult>;
+}

@@ -5,6 +5,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 
 /**
@@ -37,6 +38,8 @@ export interface FunctionWithLogGroupProps {
   readonly vpc?: ec2.IVpc;
   readonly vpcSubnets?: ec2.SubnetSelection;
   readonly securityGroups?: ec2.ISecurityGroup[];
+  /** Where failed asynchronous invocations go after Lambda's retries (scheduled functions). */
+  readonly deadLetterQueue?: sqs.IQueue;
 }
 
 /**
@@ -107,6 +110,7 @@ export class FunctionWithLogGroup extends Construct {
         ...props.environment,
       },
       ...(props.vpc ? { vpc: props.vpc, vpcSubnets: props.vpcSubnets, securityGroups: props.securityGroups } : {}),
+      ...(props.deadLetterQueue ? { deadLetterQueue: props.deadLetterQueue } : {}),
     } satisfies Partial<lambda.FunctionProps>;
 
     if (!existsSync(props.entry) && !Stack.of(this).bundlingRequired) {

@@ -9,6 +9,8 @@ import { afterAll, describe, expect, it, vi } from 'vitest';
 import { DsSelectionStack, OUTPUTS, PROJECT_ROOT } from '#infra/ds-selection-stack';
 import { INGEST_PIPELINE } from '#infra/pipeline-settings';
 import { HTTP_ROUTES } from '#infra/routes';
+import { DEFAULT_SCHEDULE_RETRY, SCHEDULED_FUNCTIONS, SCHEDULES } from '#infra/schedules';
+import { ReconcileEnvSchema } from '#schemas/reconcile-env';
 import { parseStageConfig, type StageConfigInput } from '#infra/stage-config';
 
 /**
@@ -86,10 +88,10 @@ function functionRoleId(template: Template, functionId: string): string {
 
 describe('DsSelectionStack', () => {
   describe('Lambda functions', () => {
-    it('are three, on Node 22 or 24, arm64, JSON logs into a log group with retention', () => {
+    it('are four, on Node 22 or 24, arm64, JSON logs into a log group with retention', () => {
       const { template } = plain();
       const functions = template.findResources('AWS::Lambda::Function');
-      expect(Object.keys(functions)).toHaveLength(3);
+      expect(Object.keys(functions)).toHaveLength(4);
       const logGroups = template.findResources('AWS::Logs::LogGroup');
       for (const fn of Object.values(functions) as Json[]) {
         expect(fn.Properties.Runtime).toMatch(/^nodejs(22|24)\.x$/);
@@ -108,7 +110,7 @@ describe('DsSelectionStack', () => {
     it('every log group has a retention', () => {
       const { template } = withEgress();
       const logGroups = Object.values(template.findResources('AWS::Logs::LogGroup')) as Json[];
-      expect(logGroups.length).toBeGreaterThanOrEqual(5); // 3 functions, API access logs, flow logs
+      expect(logGroups.length).toBeGreaterThanOrEqual(6); // 4 functions, API access logs, flow logs
       for (const group of logGroups) expect(group.Properties.RetentionInDays).toBeGreaterThan(0);
     });
 
@@ -126,6 +128,24 @@ describe('DsSelectionStack', () => {
       expect(Object.keys(env(stack.functions.ingestDossier.function))).toEqual(
         expect.arrayContaining(['DS_API_URL', 'TABLE_NAME', 'BUCKET_NAME', 'DS_API_TOKEN_SECRET_ARN', 'DS_API_TIMEOUT_SECONDS']),
       );
+      // reconcile-dossiers: its schema parses what the stack sets (CloudFormation references stand in as placeholders).
+      const reconcileEnv = env(stack.functions.reconcileDossiers.function);
+      const placeholders = Object.fromEntries(Object.entries(reconcileEnv).map(([name, value]) => [name,
+        typeof value === 'string' ? value
+          : name.endsWith('_URL') ? 'https://sqs.eu-west-3.amazonaws.com/123456789012/queue'
+            : name.endsWith('_ARN') ? 'arn:aws:secretsmanager:eu-west-3:123456789012:secret:x' : 'resolved-at-deploy']));
+      const parsed = ReconcileEnvSchema.safeParse(placeholders);
+      expect(parsed.error?.issues).toBeUndefined();
+      expect(parsed.data).toMatchObject({ DS_DEMARCHE_NUMBER: [98765, 98766], DS_API_TOKEN_SECRET_ARN: expect.stringMatching(/^arn:/) });
+      expect(reconcileEnv).not.toHaveProperty('DS_API_TOKEN');
+    });
+
+    it('reconcile-dossiers: timeout and memory from infra/schedules.ts, failed runs into the schedules\' DLQ', () => {
+      const { stack, template } = plain();
+      const fn = (template.toJSON().Resources[logicalId(stack, stack.functions.reconcileDossiers.function)] as Json).Properties;
+      const settings = SCHEDULED_FUNCTIONS['reconcile-dossiers']!;
+      expect(fn).toMatchObject({ Timeout: settings.timeoutSeconds, MemorySize: settings.memoryMb });
+      expect(fn.DeadLetterConfig.TargetArn).toEqual({ 'Fn::GetAtt': [logicalId(stack, stack.schedules.deadLetterQueue), 'Arn'] });
     });
   });
 
@@ -156,9 +176,9 @@ describe('DsSelectionStack', () => {
       expect(INGEST_PIPELINE.batchSize * INGEST_PIPELINE.maxConcurrency).toBeLessThanOrEqual(25);
     });
 
-    it('denies non-TLS access to both queues', () => {
+    it('denies non-TLS access to every queue (ingest, its DLQ, the schedules\' DLQ)', () => {
       const policies = Object.values(plain().template.findResources('AWS::SQS::QueuePolicy')) as Json[];
-      expect(policies).toHaveLength(2);
+      expect(policies).toHaveLength(3);
       for (const policy of policies) {
         expect(policy.Properties.PolicyDocument.Statement).toContainEqual(
           expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
@@ -264,12 +284,41 @@ describe('DsSelectionStack', () => {
       expect(actions.filter((a) => a.startsWith('s3:'))).toEqual(expect.not.arrayContaining(['s3:DeleteObject', 's3:PutBucketPolicy']));
     });
 
+    it('reconcile-dossiers: DynamoDB only on SYNC# items and the status index, sends to the ingest queue, no S3', () => {
+      const { stack, template } = plain();
+      const roleId = functionRoleId(template, logicalId(stack, stack.functions.reconcileDossiers.function));
+      const statements = roleStatements(template, roleId);
+      const tableId = logicalId(stack, stack.storage.table);
+      const dynamo = statements.filter((s) => asArray<string>(s.Action).some((a) => a.startsWith('dynamodb:')));
+      expect(dynamo).toEqual([
+        expect.objectContaining({
+          Action: ['dynamodb:GetItem', 'dynamodb:PutItem'],
+          Resource: { 'Fn::GetAtt': [tableId, 'Arn'] },
+          Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['SYNC#*'] } },
+        }),
+        expect.objectContaining({
+          Action: 'dynamodb:Query',
+          Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [tableId, 'Arn'] }, '/index/gsi2']] },
+        }),
+      ]);
+      expect(dynamo[1]).not.toHaveProperty('Condition');
+      const actions = actionsOf(statements);
+      expect(actions.filter((a) => a.startsWith('s3:') || a.endsWith('*'))).toEqual([]);
+      const sends = statements.filter((s) => asArray<string>(s.Action).includes('sqs:SendMessage')).map((s) => s.Resource['Fn::GetAtt'][0]);
+      expect(sends.sort()).toEqual([logicalId(stack, stack.pipeline.queue), logicalId(stack, stack.schedules.deadLetterQueue)].sort());
+      expect(new Set(actions)).toEqual(new Set([
+        'logs:CreateLogStream', 'logs:PutLogEvents', 'sqs:SendMessage', 'secretsmanager:GetSecretValue',
+        'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query',
+      ]));
+    });
+
     it('each function reads only its own secret', () => {
       const { stack, template } = plain();
       const expected = new Map([
         [stack.functions.receiveDsWebhook, stack.secrets.webhookToken],
         [stack.functions.receiveDsWebhookV2, stack.secrets.dsWebhookV2Secret],
         [stack.functions.ingestDossier, stack.secrets.dsApiToken],
+        [stack.functions.reconcileDossiers, stack.secrets.dsApiToken],
       ]);
       for (const [fn, secret] of expected) {
         const statements = roleStatements(template, functionRoleId(template, logicalId(stack, fn.function)));
@@ -327,7 +376,7 @@ describe('DsSelectionStack', () => {
   });
 
   describe('fixed egress IP', () => {
-    it('when on: one NAT gateway with a stack-allocated EIP, flow logs, and only the ingest function in the VPC', () => {
+    it('when on: one NAT gateway with a stack-allocated EIP, flow logs, and only the functions calling DS in the VPC', () => {
       const { stack, template } = withEgress();
       template.resourceCountIs('AWS::EC2::NatGateway', 1);
       template.resourceCountIs('AWS::EC2::EIP', 1);
@@ -337,6 +386,7 @@ describe('DsSelectionStack', () => {
       const resources = template.toJSON().Resources as Record<string, Json>;
       const vpcConfig = (fn: { node: { defaultChild?: unknown } }) => resources[logicalId(stack, fn)]!.Properties.VpcConfig;
       expect(vpcConfig(stack.functions.ingestDossier.function)?.SubnetIds).toHaveLength(2);
+      expect(vpcConfig(stack.functions.reconcileDossiers.function)?.SubnetIds).toHaveLength(2);
       expect(vpcConfig(stack.functions.receiveDsWebhook.function)).toBeUndefined();
       expect(vpcConfig(stack.functions.receiveDsWebhookV2.function)).toBeUndefined();
       expect(template.toJSON().Outputs.EgressIp.Value).toEqual({ 'Fn::GetAtt': [eipId, 'PublicIp'] });
@@ -349,6 +399,68 @@ describe('DsSelectionStack', () => {
         expect(fn.Properties.VpcConfig).toBeUndefined();
       }
       expect(template.toJSON().Outputs.EgressIp).toBeUndefined();
+    });
+  });
+
+  describe('schedules', () => {
+    it('one EventBridge Scheduler schedule per SCHEDULES entry: expression, time zone and description from there, no flexible window', () => {
+      const { stack, template } = plain();
+      const schedules = Object.values(template.findResources('AWS::Scheduler::Schedule')) as Json[];
+      expect(schedules).toHaveLength(SCHEDULES.length);
+      const group = template.toJSON().Resources[logicalId(stack, stack.schedules.group)] as Json;
+      expect(group.Type).toBe('AWS::Scheduler::ScheduleGroup');
+      for (const definition of SCHEDULES) {
+        const schedule = schedules.find((s) => s.Properties.Description === definition.description);
+        expect(schedule?.Properties, definition.name).toMatchObject({
+          ScheduleExpression: definition.expression,
+          ScheduleExpressionTimezone: definition.timeZone,
+          FlexibleTimeWindow: { Mode: 'OFF' },
+          State: 'ENABLED',
+        });
+        expect(schedule!.Properties.ScheduleExpressionTimezone).toBe('Europe/Paris');
+        expect(schedule!.Properties.GroupName).toBe(group.Properties.Name);
+      }
+      const reconcile = schedules.find((s) => s.Properties.ScheduleExpression === 'rate(10 minutes)')!;
+      expect(reconcile.Properties.Target).toMatchObject({
+        Arn: { 'Fn::GetAtt': [logicalId(stack, stack.functions.reconcileDossiers.function), 'Arn'] },
+        Input: '{}',
+        RetryPolicy: { MaximumRetryAttempts: DEFAULT_SCHEDULE_RETRY.maxAttempts, MaximumEventAgeInSeconds: DEFAULT_SCHEDULE_RETRY.maxEventAgeSeconds },
+        DeadLetterConfig: { Arn: { 'Fn::GetAtt': [logicalId(stack, stack.schedules.deadLetterQueue), 'Arn'] } },
+      });
+    });
+
+    it('the scheduler role may only invoke the reconcile function (and report to its DLQ), assumed by the Scheduler for this group only', () => {
+      const { stack, template } = plain();
+      const schedule = Object.values(template.findResources('AWS::Scheduler::Schedule'))[0] as Json;
+      const roleId = schedule.Properties.Target.RoleArn['Fn::GetAtt'][0] as string;
+      const role = (template.toJSON().Resources[roleId] as Json).Properties;
+      expect(role.AssumeRolePolicyDocument.Statement).toEqual([{
+        Action: 'sts:AssumeRole',
+        Effect: 'Allow',
+        Principal: { Service: 'scheduler.amazonaws.com' },
+        Condition: { StringEquals: { 'aws:SourceAccount': '123456789012', 'aws:SourceArn': { 'Fn::GetAtt': [logicalId(stack, stack.schedules.group), 'Arn'] } } },
+      }]);
+      expect(role.ManagedPolicyArns).toBeUndefined();
+      const statements = roleStatements(template, roleId).map(({ Sid: _sid, ...statement }) => statement);
+      expect(statements).toEqual([
+        { Effect: 'Allow', Action: 'lambda:InvokeFunction', Resource: { 'Fn::GetAtt': [logicalId(stack, stack.functions.reconcileDossiers.function), 'Arn'] } },
+        { Effect: 'Allow', Action: 'sqs:SendMessage', Resource: { 'Fn::GetAtt': [logicalId(stack, stack.schedules.deadLetterQueue), 'Arn'] } },
+      ]);
+      // No other role may be passed to the Scheduler, and no other role invokes the function.
+      const invokers = Object.entries(template.findResources('AWS::IAM::Policy') as Record<string, Json>)
+        .filter(([, policy]) => asArray<Json>(policy.Properties.PolicyDocument.Statement).some((s) => asArray<string>(s.Action).some((a) => a.startsWith('lambda:Invoke'))));
+      expect(invokers.map(([, policy]) => policy.Properties.Roles)).toEqual([[{ Ref: roleId }]]);
+    });
+
+    it('the schedules\' dead-letter queue is encrypted, kept 14 days, and alarms as soon as it holds a message', () => {
+      const { stack, template } = plain();
+      const dlqId = logicalId(stack, stack.schedules.deadLetterQueue);
+      expect((template.toJSON().Resources[dlqId] as Json).Properties).toMatchObject({ SqsManagedSseEnabled: true, MessageRetentionPeriod: 14 * 24 * 3600 });
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [dlqId, 'QueueName'] } }],
+        Threshold: 1,
+        AlarmActions: [{ Ref: Match.anyValue() }],
+      });
     });
   });
 

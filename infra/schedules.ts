@@ -1,0 +1,113 @@
+import { assertTimeZone, localHoursOf, parseScheduleExpression } from '#core/schedule-expression';
+
+/**
+ * The schedules, in one place: the CDK stack makes one EventBridge Scheduler schedule of each
+ * (infra/constructs/schedules.ts) and the local runtime fires the same handlers at the same
+ * times (infra/local/scheduler.ts), so the two cannot drift.
+ *
+ * Cron times are wall-clock times in `timeZone`. Europe/Paris changes clocks at 02:00-03:00:
+ * in spring that hour does not exist (a schedule in it is skipped that day), in autumn it
+ * happens twice (a schedule in it fires once). So no cron schedule may fire in it; the guard
+ * below refuses one at load time, which stops `cdk synth` and `npm start`.
+ */
+
+export const SCHEDULE_TIME_ZONE = 'Europe/Paris';
+
+export interface ScheduleDefinition {
+  /** Unique, kebab-case; names the schedule in AWS and in local logs. */
+  readonly name: string;
+  /** The entry point under functions/ it invokes, without `.ts` (a key of SCHEDULED_FUNCTIONS). */
+  readonly functionName: string;
+  /** EventBridge Scheduler syntax: `rate(10 minutes)` or `cron(min hour dom month dow year)`. */
+  readonly expression: string;
+  readonly timeZone: typeof SCHEDULE_TIME_ZONE;
+  readonly description: string;
+  /** The event the function receives (JSON); `{}` when absent. */
+  readonly input?: Readonly<Record<string, unknown>>;
+  /**
+   * How long, and how many times, EventBridge Scheduler keeps trying to deliver one invocation
+   * before sending it to the schedules' dead-letter queue. Default: 3 retries within 5 minutes
+   * (under the 10 minutes between two reconciliations, so retries never pile onto the next run).
+   */
+  readonly retry?: { readonly maxAttempts: number; readonly maxEventAgeSeconds: number };
+}
+
+/** The functions schedules invoke, with the settings the stack and the local runtime share. */
+export interface ScheduledFunction {
+  readonly description: string;
+  readonly timeoutSeconds: number;
+  readonly memoryMb: number;
+}
+
+export const SCHEDULED_FUNCTIONS: Readonly<Record<string, ScheduledFunction>> = {
+  'reconcile-dossiers': {
+    description: 'Schedule -> DS updatedSince / deletedDossiers and files_pending dossiers -> ingest queue',
+    // A run stops paging early (and saves how far it got) when less than one worst-case DS call
+    // is left, so a large first backlog converges over a few runs instead of timing out.
+    timeoutSeconds: 300,
+    memoryMb: 256,
+  },
+};
+
+export const DEFAULT_SCHEDULE_RETRY = { maxAttempts: 3, maxEventAgeSeconds: 300 } as const;
+
+export const SCHEDULES: readonly ScheduleDefinition[] = [
+  {
+    name: 'reconcile-dossiers',
+    functionName: 'reconcile-dossiers',
+    expression: 'rate(10 minutes)',
+    timeZone: SCHEDULE_TIME_ZONE,
+    description: 'Every 10 minutes: queue the dossiers DS changed or deleted since the last run, and the files_pending ones, so nothing depends on a webhook arriving',
+  },
+];
+
+/** Local hours in which a cron schedule must not fire: Paris changes clocks between 02:00 and 03:00. */
+export const DST_CHANGE_HOURS: readonly number[] = [2];
+
+/** What is wrong with a list of schedules (empty when nothing is). */
+export function scheduleProblems(definitions: readonly ScheduleDefinition[]): string[] {
+  const problems: string[] = [];
+  const names = new Set<string>();
+  for (const definition of definitions) {
+    const where = `schedule "${definition.name}"`;
+    if (!/^[a-z][a-z0-9-]{0,47}$/.test(definition.name)) problems.push(`${where}: the name must be kebab-case, at most 48 characters`);
+    if (names.has(definition.name)) problems.push(`${where}: the name is used twice`);
+    names.add(definition.name);
+    if (!SCHEDULED_FUNCTIONS[definition.functionName]) {
+      problems.push(`${where}: no function "${definition.functionName}" in SCHEDULED_FUNCTIONS`);
+    }
+    try {
+      assertTimeZone(definition.timeZone);
+      const parsed = parseScheduleExpression(definition.expression);
+      const hours = parsed.kind === 'cron' ? localHoursOf(parsed).filter((hour) => DST_CHANGE_HOURS.includes(hour)) : [];
+      if (hours.length > 0) {
+        problems.push(
+          `${where}: ${definition.expression} fires between 0${hours[0]}:00 and 0${hours[0]! + 1}:00 ${definition.timeZone} time, `
+          + 'the hour DST skips in spring and repeats in autumn: pick another hour',
+        );
+      }
+    } catch (error) {
+      problems.push(`${where}: ${(error as Error).message}`);
+    }
+    const retry = definition.retry ?? DEFAULT_SCHEDULE_RETRY;
+    if (!Number.isInteger(retry.maxAttempts) || retry.maxAttempts < 0 || retry.maxAttempts > 185) {
+      problems.push(`${where}: retry.maxAttempts must be a whole number from 0 to 185`);
+    }
+    if (!Number.isInteger(retry.maxEventAgeSeconds) || retry.maxEventAgeSeconds < 60 || retry.maxEventAgeSeconds > 86_400) {
+      problems.push(`${where}: retry.maxEventAgeSeconds must be a whole number from 60 to 86400`);
+    }
+  }
+  return problems;
+}
+
+export class ScheduleDefinitionError extends Error {
+  override name = 'ScheduleDefinitionError';
+}
+
+/** Throws a ScheduleDefinitionError listing every problem. */
+export function assertValidSchedules(definitions: readonly ScheduleDefinition[]): void {
+  const problems = scheduleProblems(definitions);
+  if (problems.length > 0) throw new ScheduleDefinitionError(`Invalid schedules (infra/schedules.ts):\n${problems.map((p) => `✖ ${p}`).join('\n')}`);
+}
+
+assertValidSchedules(SCHEDULES);
