@@ -1,25 +1,20 @@
 import { z } from 'zod';
-import { IngestDossierEnvSchema, ReceiveWebhookEnvSchema } from './env.ts';
+import { demarcheNumbers, dsApiTimeoutSeconds, dsApiUrl, nonEmpty, queueUrl, secret } from './env.ts';
 
 /**
- * The environment of reconcile-dossiers. The shared variables reuse the exact validators of
- * schemas/env.ts (taken from the schemas it exports), so a démarche list, a DS URL or a secret
- * is read the same way by every function.
+ * The environment of reconcile-dossiers. The shared variables use the validators of
+ * schemas/env.ts, so a démarche list, a DS URL or a secret is read the same way by every function.
  */
-const ingest = IngestDossierEnvSchema.def.left.shape;
-const receiver = ReceiveWebhookEnvSchema.def.left.shape;
-/** `DS_API_TOKEN`, or `DS_API_TOKEN_SECRET_ARN` in Lambda. */
-const dsApiToken = IngestDossierEnvSchema.def.right;
 
 const minutes = (fallback: number) => z.coerce.number().int().min(0).max(7 * 24 * 60).default(fallback);
 
 export const ReconcileEnvSchema = z
   .object({
-    DS_DEMARCHE_NUMBER: receiver.DS_DEMARCHE_NUMBER,
-    DS_API_URL: ingest.DS_API_URL,
-    DS_API_TIMEOUT_SECONDS: ingest.DS_API_TIMEOUT_SECONDS,
-    TABLE_NAME: ingest.TABLE_NAME,
-    INGEST_QUEUE_URL: receiver.INGEST_QUEUE_URL,
+    DS_DEMARCHE_NUMBER: demarcheNumbers,
+    DS_API_URL: dsApiUrl,
+    DS_API_TIMEOUT_SECONDS: dsApiTimeoutSeconds,
+    TABLE_NAME: nonEmpty,
+    INGEST_QUEUE_URL: queueUrl,
     /** Listed from the cursor minus this many seconds: a DS update committed late is still seen. */
     RECONCILE_OVERLAP_SECONDS: z.coerce.number().int().min(0).max(3600).default(60),
     /** files_pending dossiers are queued again only once their version is this old... */
@@ -27,7 +22,7 @@ export const ReconcileEnvSchema = z
     /** ...and at most once per this many minutes per démarche. */
     RECONCILE_FILES_PENDING_INTERVAL_MINUTES: minutes(60),
   })
-  .and(dsApiToken);
+  .and(secret('DS_API_TOKEN'));
 export type ReconcileEnv = z.infer<typeof ReconcileEnvSchema>;
 
 /**

@@ -6,6 +6,7 @@ import type { SQSEvent, Context } from 'aws-lambda';
 import { DEFAULT_DS_API_URL } from '#schemas/env';
 import { HTTP_ROUTES } from '../routes.ts';
 import { INGEST_PIPELINE } from '../pipeline-settings.ts';
+import { SCHEDULES } from '../schedules.ts';
 import type { StackOutputs } from '../stack-outputs.ts';
 import { lockDataDir, removeIfOwned } from './data-dir-lock.ts';
 import { DsSimulator } from './ds-simulator.ts';
@@ -13,10 +14,11 @@ import { ensureBucket, ensureTable, localClients, LOCAL_CREDENTIALS, LOCAL_REGIO
 import { HttpGateway, type HttpHandler } from './http-gateway.ts';
 import { loadLocalSecrets } from './local-secrets.ts';
 import { QueueConsumer } from './queue-consumer.ts';
+import { LocalScheduler, type ScheduledHandler } from './scheduler.ts';
 
 /**
  * The whole system on one machine: the embedded engines, the same handler modules the
- * Lambdas run (behind a local HTTP API, a local SQS event source and a scheduler), and a DS
+ * Lambdas run (behind a local HTTP API, a local SQS event source and the schedules), and a DS
  * simulator when no DS token is given. Handlers reach the engines through the standard
  * AWS_ENDPOINT_URL_* variables, exactly as the SDK would reach AWS.
  */
@@ -131,6 +133,19 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Runni
     });
     consumer.start();
     cleanups.push(() => consumer.stop());
+
+    // The schedules of infra/schedules.ts, the same the stack gives EventBridge Scheduler.
+    const scheduledFunctions = [...new Set(SCHEDULES.map((s) => s.functionName))];
+    const scheduler = new LocalScheduler({
+      handlers: Object.fromEntries(await Promise.all(scheduledFunctions.map(async (name) => [name, await importHandler<ScheduledHandler>(name)]))),
+      onRun: (run) => log(`${run.schedule}: ${run.ok ? `${(run.result as { queued?: number }).queued ?? 0} message(s) queued` : `failed (${run.error?.name})`}`),
+    });
+    scheduler.start();
+    cleanups.push(() => scheduler.stop());
+    // RUN_SCHEDULES_AT_START=reconcile-dossiers runs a schedule once now instead of at its next fire time.
+    for (const name of (env.RUN_SCHEDULES_AT_START ?? '').split(',').map((n) => n.trim()).filter(Boolean)) {
+      void scheduler.runNow(name);
+    }
 
     const apiUrl = `http://127.0.0.1:${port}`;
     const outputs: StackOutputs = {

@@ -35,10 +35,10 @@ async function waitFor<T>(what: string, check: () => Promise<T | undefined>, tim
   throw new Error(`timed out waiting for ${what}\n--- stack output ---\n${output}`);
 }
 
-async function startStack(): Promise<void> {
+async function startStack(extraEnv: Record<string, string> = {}): Promise<void> {
   output = '';
   stack = spawn(process.execPath, ['--import', 'tsx', 'infra/local/main.ts'], {
-    cwd: ROOT, env: { ...process.env, PORT: String(port), DATA_DIR: dataDir, DS_API_TOKEN: '', DS_API_URL: '' },
+    cwd: ROOT, env: { ...process.env, PORT: String(port), DATA_DIR: dataDir, DS_API_TOKEN: '', DS_API_URL: '', ...extraEnv },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   stack.stdout!.on('data', (chunk) => { output += chunk; });
@@ -120,11 +120,13 @@ describe('local stack', () => {
   });
 
   it('refuses a webhook with a wrong token and stores nothing for it', async () => {
+    // A number DS does not know: even the scheduled reconciliation could not store it.
     const response = await fetch(`http://127.0.0.1:${port}/webhooks/ds/wrong-token`, {
-      method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'procedure_id=98765&dossier_id=23456791&state=en_construction&updated_at=2026-03-05%2014%3A22%3A10%20UTC',
+      method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'procedure_id=98765&dossier_id=11111111&state=en_construction&updated_at=2026-03-05%2014%3A22%3A10%20UTC',
     });
     expect(response.status).toBe(404);
-    expect((await cli('dossiers', 'show', '23456791', '--json')).code).toBe(3);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect((await cli('dossiers', 'show', '11111111', '--json')).code).toBe(3);
   });
 
   it('backfills the démarche with sync, invalid dossiers included', async () => {
@@ -149,7 +151,9 @@ describe('local stack', () => {
 
     const before = JSON.parse((await cli('dossiers', 'list', '--round', '2026-03', '--json')).stdout);
     await stopStack();
-    await startStack();
+    await startStack({ RUN_SCHEDULES_AT_START: 'reconcile-dossiers' });
+    // The scheduled reconciliation runs the real handler: it lists DS from its cursor and queues what changed.
+    await waitFor('the reconciliation run', async () => (/reconcile-dossiers: \d+ message\(s\) queued/.test(output) ? true : undefined));
     const after = JSON.parse((await cli('dossiers', 'list', '--round', '2026-03', '--json')).stdout);
     expect(after).toEqual(before);
     const files = await readdir(join(dataDir, 's3'));
