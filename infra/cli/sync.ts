@@ -1,13 +1,10 @@
 import type { Command } from 'commander';
 import { IngestQueueError } from '#adapters/sqs/ingest-queue';
-import type { IngestMessage } from '#schemas/ingest-message';
+import { changedDossierMessages, listChangedDossiers } from '#core/reconcile';
 import { PartialFailureError } from './errors.ts';
 import { collectPositiveIntegers, examples, parseInstant, withConnection, type CommandContext } from './context.ts';
 import { plural, writeJson } from './output.ts';
 import { ProgressBar } from './progress.ts';
-
-/** DS's maximum page size for `demarche.dossiers`. */
-const DS_PAGE_SIZE = 100;
 
 export interface SyncResult {
   listed: number;
@@ -40,18 +37,10 @@ export function registerSyncCommand(program: Command, context: CommandContext): 
         let failure: unknown;
         try {
           for (const demarche of demarcheNumbers) {
-            let after: string | undefined;
-            do {
-              const page = await client.listUpdatedDossiers({
-                demarche, first: DS_PAGE_SIZE, ...(options.since ? { updatedSince: options.since } : {}), ...(after ? { after } : {}),
-              });
+            // The same listing as the scheduled reconciliation, without its cursor.
+            for await (const page of listChangedDossiers(client, { demarche, ...(options.since ? { updatedSince: options.since } : {}) })) {
               result.listed += page.nodes.length;
-              const receivedAt = new Date().toISOString();
-              const messages: IngestMessage[] = page.nodes.map((node) => ({
-                demarcheNumber: demarche,
-                dossierNumber: node.number,
-                hint: { source: 'sync', state: node.state, updatedAt: node.dateDerniereModification, receivedAt },
-              }));
+              const messages = changedDossierMessages(demarche, page.nodes, 'sync', new Date());
               try {
                 await connection.ingestQueue.send(messages);
                 result.queued += messages.length;
@@ -60,9 +49,7 @@ export function registerSyncCommand(program: Command, context: CommandContext): 
                 throw error;
               }
               progress.update(result.queued);
-              // A page without a cursor cannot be followed, whatever hasNextPage says.
-              after = page.pageInfo.hasNextPage ? (page.pageInfo.endCursor ?? undefined) : undefined;
-            } while (after);
+            }
           }
         } catch (error) {
           failure = error;
