@@ -1,11 +1,11 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
-import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { alarmOnDeadLetters } from './alarms.ts';
 import { INGEST_PIPELINE, VISIBILITY_TIMEOUT_FACTOR } from '#infra/pipeline-settings';
 
 /**
@@ -57,19 +57,8 @@ export class IngestPipeline extends Construct {
       removalPolicy: props.removalPolicy,
     });
 
-    this.dlqAlarm = new cloudwatch.Alarm(this, 'DeadLetterQueueAlarm', {
-      alarmDescription:
-        `Dossiers failed ingestion ${MAX_RECEIVE_COUNT} times and wait in the dead-letter queue. Look with \`ds-selection dlq list --stage <stage>\`, fix, then \`ds-selection dlq redrive\`.`,
-      metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
-        period: Duration.minutes(5),
-        statistic: cloudwatch.Stats.MAXIMUM,
-      }),
-      threshold: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
-    this.dlqAlarm.addAlarmAction(new cloudwatchActions.SnsAction(props.alarmTopic));
+    this.dlqAlarm = alarmOnDeadLetters(this, 'DeadLetterQueueAlarm', this.deadLetterQueue, props.alarmTopic,
+      `Dossiers failed ingestion ${MAX_RECEIVE_COUNT} times and wait in the dead-letter queue. Look with \`ds-selection dlq list --stage <stage>\`, fix, then \`ds-selection dlq redrive\`.`);
   }
 
   /** Makes `fn` the queue's consumer (its role gets receive/delete/visibility on the queue). */

@@ -1,12 +1,12 @@
 import { Duration, RemovalPolicy, Stack, TimeZone } from 'aws-cdk-lib';
-import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { alarmOnDeadLetters } from './alarms.ts';
 import { DEFAULT_SCHEDULE_RETRY, type ScheduleDefinition } from '#infra/schedules';
 
 export interface SchedulesProps {
@@ -57,19 +57,8 @@ export class Schedules extends Construct {
       removalPolicy: props.removalPolicy,
     });
 
-    this.dlqAlarm = new cloudwatch.Alarm(this, 'DeadLetterQueueAlarm', {
-      alarmDescription:
-        'A scheduled run failed: EventBridge Scheduler could not invoke the function, or the run failed after Lambda\'s retries (a reconciliation failing 3 times in a row, e.g. DS token expired or DS down). The message in the schedules\' dead-letter queue carries the function\'s error in its attributes; the function\'s logs say more.',
-      metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
-        period: Duration.minutes(5),
-        statistic: cloudwatch.Stats.MAXIMUM,
-      }),
-      threshold: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
-    this.dlqAlarm.addAlarmAction(new cloudwatchActions.SnsAction(props.alarmTopic));
+    this.dlqAlarm = alarmOnDeadLetters(this, 'DeadLetterQueueAlarm', this.deadLetterQueue, props.alarmTopic,
+      'A scheduled run failed: EventBridge Scheduler could not invoke the function, or the run failed after Lambda\'s retries (a reconciliation failing 3 times in a row, e.g. DS token expired or DS down). The message in the schedules\' dead-letter queue carries the function\'s error in its attributes; the function\'s logs say more.');
   }
 
   /** Creates the schedules; `functions` holds the target of each definition, by function name. */
