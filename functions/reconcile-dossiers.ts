@@ -3,7 +3,8 @@ import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { z } from 'zod';
 import { ReconcileEnvSchema, ReconcileEventSchema } from '#schemas/reconcile-env';
-import { reconcileDossiers, type ReconcileDependencies, type ReconcileReport } from '#core/reconcile';
+import { InvalidScheduleEventError, ReconcileFailedError } from '#core/errors';
+import { reconcileDossiers, summarize, type ReconcileDependencies, type ReconcileSummary } from '#core/reconcile';
 import { DsGraphqlClient } from '#adapters/ds-api/graphql-client';
 import { createDocumentClient } from '#adapters/dynamodb/client';
 import { DynamoDossierRepository } from '#adapters/dynamodb/dossier-repository';
@@ -39,29 +40,6 @@ const dependencies: Promise<ReconcileDependencies> = resolveSecret(config, 'DS_A
   dossiers: new DynamoDossierRepository({ client: documentClient, tableName: config.TABLE_NAME }),
   clock: { now: () => new Date() },
 }));
-
-export class InvalidScheduleEventError extends Error {
-  override name = 'InvalidScheduleEventError';
-}
-
-/** One or more démarches could not be reconciled (their cursor did not move; the next run retries). */
-export class ReconcileFailedError extends Error {
-  override name = 'ReconcileFailedError';
-}
-
-export interface ReconcileSummary {
-  queued: number;
-  failed: number;
-  demarches: { demarche: number; updated: number; deleted: number; filesPending: number; queued: number; complete: boolean; cursor: string; updatedSince: string | null }[];
-}
-
-function summarize(report: ReconcileReport): ReconcileSummary {
-  return {
-    queued: report.queued,
-    failed: report.failed,
-    demarches: report.demarches.map(({ error: _error, ...counts }) => counts),
-  };
-}
 
 async function reconcile(event: unknown, context: Context): Promise<ReconcileSummary> {
   const parsed = ReconcileEventSchema.safeParse(event);

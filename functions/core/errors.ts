@@ -22,3 +22,13 @@ export class FileFetchError extends Error {
 export class ConfigurationError extends Error {
   override name = 'ConfigurationError';
 }
+
+/** A scheduled run's input is not what the schedule sends. */
+export class InvalidScheduleEventError extends Error {
+  override name = 'InvalidScheduleEventError';
+}
+
+/** One or more démarches could not be reconciled (their cursor did not move; the next run retries). */
+export class ReconcileFailedError extends Error {
+  override name = 'ReconcileFailedError';
+}

@@ -197,6 +197,19 @@ export interface ReconcileReport {
   failed: number;
 }
 
+/** The report without its errors: counts and instants only, safe to log and to return. */
+export type ReconcileSummary = Omit<ReconcileReport, 'demarches' | 'runId'> & {
+  demarches: Omit<DemarcheReconcileReport, 'error'>[];
+};
+
+export function summarize(report: ReconcileReport): ReconcileSummary {
+  return {
+    queued: report.queued,
+    failed: report.failed,
+    demarches: report.demarches.map(({ error: _error, ...counts }) => counts),
+  };
+}
+
 const FILES_PENDING_BATCH = 100;
 
 export async function reconcileDossiers(deps: ReconcileDependencies, options: ReconcileOptions): Promise<ReconcileReport> {
