@@ -4,6 +4,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { sign } from '#core/standard-webhooks';
 
 /**
  * A stand-in for Démarches Simplifiées: the GraphQL operations our client sends
@@ -26,6 +27,8 @@ export interface DsSimulatorOptions {
   fileUrlTtlMs?: number;
   /** Files seeded with a pending virus scan turn `safe` after this long. */
   virusScanMs?: number;
+  /** Where `POST /_simulator/webhooks` delivers: the legacy URL (with its token) and/or the v2 URL and its secret. */
+  webhooks?: { legacyUrl?: string; v2Url?: string; v2Secret?: string };
 }
 
 interface SimulatedFile {
@@ -147,6 +150,29 @@ export class DsSimulator {
     return response.status;
   }
 
+  /** Posts a signed DS webhooks v2 delivery (Standard Webhooks) with one `dossier_modifie` event per dossier. */
+  async emitV2Webhook(url: string, secret: string, numbers: number[]): Promise<number> {
+    const dossiers = numbers.map((number) => {
+      const dossier = this.dossiers.get(number);
+      if (!dossier) throw new Error(`dossier ${number} is not in the simulator`);
+      return dossier;
+    });
+    const events = dossiers.map((dossier) => ({
+      sequence: ++this.sequence, type: 'dossier_modifie', dossier_number: dossier.number, timestamp: dossier.dateDerniereModification,
+    }));
+    const body = JSON.stringify({ webhook_id: 'V2ViaG9vay1zaW11bGF0b3I=', demarche_number: dossiers[0]!.demarche.number, events });
+    const id = `msg_simulator_${events[0]!.sequence}_${events.at(-1)!.sequence}`;
+    const timestamp = String(Math.floor(Date.now() / 1000));
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'webhook-id': id, 'webhook-timestamp': timestamp, 'webhook-signature': sign(secret, id, timestamp, Buffer.from(body)) },
+      body,
+    });
+    return response.status;
+  }
+
+  private sequence = 0;
+
   private register(number: number, file: any): void {
     const size = Number(file.byteSize);
     const seed = `${number}/${file.filename}/${file.checksum}/${size}`;
@@ -183,8 +209,27 @@ export class DsSimulator {
     const url = new URL(req.url ?? '/', this.baseUrl);
     if (req.method === 'POST' && url.pathname === '/api/v2/graphql') return this.graphql(req, res);
     if (req.method === 'GET' && url.pathname.startsWith('/files/')) return this.download(url, res);
+    if (req.method === 'POST' && url.pathname === '/_simulator/webhooks') return this.emitOnRequest(url, res);
     if (req.method === 'GET' && url.pathname === '/health') return send(res, 200, { ok: true });
     send(res, 404, { error: 'not found' });
+  }
+
+  /**
+   * `POST /_simulator/webhooks?dossier=N[&dossier=M][&kind=legacy|v2]`: makes the simulator send
+   * the webhook DS would send for these dossiers to the configured endpoint.
+   */
+  private async emitOnRequest(url: URL, res: ServerResponse): Promise<void> {
+    const numbers = url.searchParams.getAll('dossier').map(Number);
+    const kind = url.searchParams.get('kind') ?? 'legacy';
+    const { legacyUrl, v2Url, v2Secret } = this.options.webhooks ?? {};
+    if (!numbers.length || numbers.some((n) => !this.dossiers.has(n))) return send(res, 404, { error: 'unknown or missing ?dossier=' });
+    if (kind === 'v2' && v2Url && v2Secret) return send(res, 200, { status: await this.emitV2Webhook(v2Url, v2Secret, numbers) });
+    if (kind === 'legacy' && legacyUrl) {
+      const statuses = [];
+      for (const number of numbers) statuses.push(await this.emitLegacyWebhook(legacyUrl, number));
+      return send(res, 200, { statuses });
+    }
+    send(res, 400, { error: `no ${kind} webhook endpoint configured` });
   }
 
   private download(url: URL, res: ServerResponse): void {

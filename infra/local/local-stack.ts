@@ -9,7 +9,7 @@ import { INGEST_PIPELINE } from '../pipeline-settings.ts';
 import { SCHEDULES } from '../schedules.ts';
 import type { StackOutputs } from '../stack-outputs.ts';
 import { lockDataDir, removeIfOwned } from './data-dir-lock.ts';
-import { DsSimulator } from './ds-simulator.ts';
+import { DsSimulator, type DsSimulatorOptions } from './ds-simulator.ts';
 import { ensureBucket, ensureTable, localClients, LOCAL_CREDENTIALS, LOCAL_REGION, startEngines } from './engines.ts';
 import { HttpGateway, type HttpHandler } from './http-gateway.ts';
 import { loadLocalSecrets } from './local-secrets.ts';
@@ -63,13 +63,13 @@ async function bindGateway(port: number): Promise<{ gateway: HttpGateway; port: 
   }
 }
 
-async function startDs(env: NodeJS.ProcessEnv, simulatorToken: string) {
+async function startDs(env: NodeJS.ProcessEnv, simulatorToken: string, webhooks: DsSimulatorOptions['webhooks']) {
   if (env.DS_API_TOKEN) {
     return { url: env.DS_API_URL || DEFAULT_DS_API_URL, token: env.DS_API_TOKEN, simulator: undefined };
   }
   const simulator = await new DsSimulator({
     token: simulatorToken, seedDir: join(ROOT, 'events', 'dossiers'),
-    virusScanMs: Number(env.DS_SIMULATOR_VIRUS_SCAN_SECONDS ?? 0) * 1000,
+    virusScanMs: Number(env.DS_SIMULATOR_VIRUS_SCAN_SECONDS ?? 0) * 1000, webhooks,
   }).start();
   return { url: simulator.graphqlUrl, token: simulatorToken, simulator };
 }
@@ -96,7 +96,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Runni
       messageRetentionSeconds: INGEST_PIPELINE.queueRetentionDays * 86_400,
       redrive: { deadLetterQueueName: LOCAL_NAMES.deadLetterQueue, maxReceiveCount: INGEST_PIPELINE.maxReceiveCount },
     });
-    const ds = await startDs(env, secrets.simulatorToken);
+    const apiUrl = `http://127.0.0.1:${port}`;
+    const webhookUrls = { legacyUrl: `${apiUrl}/webhooks/ds/${secrets.webhookToken}`, v2Url: `${apiUrl}/webhooks/ds-v2` };
+    const ds = await startDs(env, secrets.simulatorToken, { ...webhookUrls, v2Secret: secrets.webhookV2Secret });
     if (ds.simulator) cleanups.push(() => ds.simulator!.stop());
 
     const demarcheNumbers = (env.DS_DEMARCHE_NUMBER ?? '98765').split(',').map((n) => Number(n.trim()));
@@ -147,10 +149,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Runni
       void scheduler.runNow(name);
     }
 
-    const apiUrl = `http://127.0.0.1:${port}`;
     const outputs: StackOutputs = {
       stage: 'local', region: LOCAL_REGION, ApiUrl: apiUrl,
-      LegacyWebhookUrl: `${apiUrl}/webhooks/ds/${secrets.webhookToken}`, V2WebhookUrl: `${apiUrl}/webhooks/ds-v2`,
+      LegacyWebhookUrl: webhookUrls.legacyUrl, V2WebhookUrl: webhookUrls.v2Url,
       TableName: LOCAL_NAMES.table, BucketName: LOCAL_NAMES.bucket,
       IngestQueueUrl: ingestQueueUrl, DeadLetterQueueUrl: deadLetterQueue.queueUrl,
       local: {

@@ -27,6 +27,9 @@ function banner({ outputs, simulator }: RunningLocalStack, dataDirOption: string
     `  curl -X POST -H 'content-type: application/x-www-form-urlencoded' \\`,
     `       --data '${form}' \\`,
     `       ${outputs.LegacyWebhookUrl}`,
+    ...(simulator ? [
+      `  curl -X POST '${simulator.baseUrl}/_simulator/webhooks?dossier=${sample}&kind=v2'   # or let the DS simulator send it (signed v2)`,
+    ] : []),
     `  ${cli} dossiers show ${sample}`,
     `  ${cli} attachments download ${sample} --out ./downloads`,
     `  ${cli} sync            # backfill every dossier of the démarche`,

@@ -119,6 +119,18 @@ describe('local stack', () => {
     }
   });
 
+  it('stores a dossier whose signed v2 webhook the DS simulator sends to the local endpoint', async () => {
+    const { local } = JSON.parse(await readFile(join(dataDir, 'stack.json'), 'utf8'));
+    const simulator = local.dsApiUrl.replace('/api/v2/graphql', '');
+    const emitted = await fetch(`${simulator}/_simulator/webhooks?dossier=23456789&kind=v2`, { method: 'POST' });
+    expect(await emitted.json()).toEqual({ status: 200 });
+    const dossier = await waitFor('dossier 23456789 stored', async () => {
+      const shown = await showJson(23456789);
+      return shown?.status === 'stored' ? shown : undefined;
+    });
+    expect(dossier.attachments.map((a: { filename: string }) => a.filename)).toEqual(['fiche-defi.pdf', 'lettre-soutien-dg.pdf', 'annexe-donnees.xlsx']);
+  });
+
   it('refuses a webhook with a wrong token and stores nothing for it', async () => {
     // A number DS does not know: even the scheduled reconciliation could not store it.
     const response = await fetch(`http://127.0.0.1:${port}/webhooks/ds/wrong-token`, {
