@@ -1,0 +1,73 @@
+import type { DossierRecord } from '../dossier.ts';
+import type {
+  AssignmentRecord, AuditRecord, DecisionRecord, NotificationRecord, ReviewRecord, ReviewerRecord, RoundRecord, RoundStatus,
+} from './model.ts';
+
+/** The ports of the round use cases. The DynamoDB adapter implements RoundRepository; SES the Mailer. */
+
+export type RoundWrite =
+  | { written: true }
+  /** The round changed under us (or exists already): what the store holds now. */
+  | { written: false; current: RoundRecord | undefined };
+
+export interface RoundRepository {
+  getRound(id: string): Promise<RoundRecord | undefined>;
+  /** All rounds with this status (index query), oldest first. */
+  listRoundsByStatus(status: RoundStatus): Promise<RoundRecord[]>;
+  listRounds(): Promise<RoundRecord[]>;
+  /** Creates the round only if it does not exist (a double fire creates one round). */
+  createRound(round: RoundRecord): Promise<RoundWrite>;
+  /** Replaces the round only if the stored version is `expectedVersion` (then stores version + 1). */
+  updateRound(round: RoundRecord, expectedVersion: number): Promise<RoundWrite>;
+
+  putReviewers(reviewers: ReviewerRecord[]): Promise<void>;
+  listReviewers(): Promise<ReviewerRecord[]>;
+
+  /** Idempotent: the key is (round, dossier, reviewer). */
+  putAssignments(assignments: AssignmentRecord[]): Promise<void>;
+  listAssignments(roundId: string): Promise<AssignmentRecord[]>;
+
+  /** One review per (round, dossier, reviewer): a later submission replaces the earlier one. */
+  putReview(review: ReviewRecord): Promise<void>;
+  listReviews(roundId: string): Promise<ReviewRecord[]>;
+
+  /**
+   * Claims a notification before sending it: creates the record with status `sending` only if
+   * none exists, or if one is stuck in `sending` since before `staleBefore` (a crash between
+   * claim and send). Returns false when it was sent, or is being sent, already.
+   */
+  claimNotification(record: NotificationRecord, staleBefore: Date): Promise<boolean>;
+  markNotificationSent(record: NotificationRecord, messageId: string): Promise<void>;
+  /** Gives a claim back after a failed send, so the next run tries again. */
+  releaseNotification(record: NotificationRecord): Promise<void>;
+  listNotifications(roundId: string): Promise<NotificationRecord[]>;
+
+  putDecisions(decisions: DecisionRecord[]): Promise<void>;
+  listDecisions(roundId: string): Promise<DecisionRecord[]>;
+
+  putAudit(record: AuditRecord): Promise<void>;
+  listAudit(roundId: string): Promise<AuditRecord[]>;
+}
+
+/** The dossiers of a round (DynamoDossierRepository.listByRound, all pages). */
+export interface RoundDossiers {
+  listRoundDossiers(roundId: string): Promise<DossierRecord[]>;
+}
+
+export interface MailMessage {
+  to: string[];
+  subject: string;
+  text: string;
+  html?: string;
+  /** Attachments are not needed: reports are linked, not attached. */
+}
+
+export interface Mailer {
+  /** Sends one mail; resolves with the provider's message id. */
+  send(message: MailMessage): Promise<string>;
+}
+
+/** Where the selection report goes (S3 `reports/<round>/selection.{json,csv}`). */
+export interface ReportStore {
+  putReport(roundId: string, report: { json: string; csv: string }): Promise<{ jsonKey: string; csvKey: string }>;
+}
