@@ -6,9 +6,9 @@
 export const TABLE_KEYS = {
   partitionKey: 'pk',
   sortKey: 'sk',
-  /** Dossiers by round and status (later: assignments by reviewer). */
+  /** Dossiers by round and status; rounds by status; assignments and reviews by reviewer. */
   gsi1: { indexName: 'gsi1', partitionKey: 'gsi1pk', sortKey: 'gsi1sk' },
-  /** Dossiers by status across rounds (files_pending to retry, invalid to review). */
+  /** Dossiers by status across rounds (files_pending to retry, invalid to review); reviewers. */
   gsi2: { indexName: 'gsi2', partitionKey: 'gsi2pk', sortKey: 'gsi2sk' },
   /** Epoch seconds after which DynamoDB may delete the item (webhook dedupe records). */
   ttlAttribute: 'expiresAt',
