@@ -1,0 +1,87 @@
+import type { DossierRecord, DossierStatus } from '../dossier.ts';
+import type { ReviewerRecord } from './model.ts';
+
+/**
+ * Who reviews what: deterministic (the same inputs give the same pairs, whatever their order),
+ * balanced (each dossier takes the least-loaded eligible reviewers, ties by id), and never a
+ * reviewer whose `conflicts` hold the administration's SIRET, nor an inactive or suppressed one.
+ */
+
+/** Only valid dossiers are reviewed: invalid, not_found and deleted ones are not. */
+export const REVIEWABLE_STATUSES: readonly DossierStatus[] = ['stored', 'files_pending'];
+
+export function isReviewable(dossier: Pick<DossierRecord, 'status'>): boolean {
+  return REVIEWABLE_STATUSES.includes(dossier.status);
+}
+
+/** A reviewer who may be given dossiers (and mailed). */
+export function canReceiveAssignments(reviewer: ReviewerRecord): boolean {
+  return reviewer.active && !reviewer.suppressed;
+}
+
+export interface AssignmentPair {
+  dossierNumber: number;
+  reviewerId: string;
+}
+
+export interface Shortfall {
+  dossierNumber: number;
+  /** Reviewers the dossier has (earlier assignments included). */
+  assigned: number;
+  wanted: number;
+}
+
+export interface AssignmentPlan {
+  /** The new pairs, by dossier number then reviewer id; earlier assignments are not repeated. */
+  assignments: AssignmentPair[];
+  /** Dossiers that could not get `wanted` reviewers (too few eligible ones). */
+  shortfalls: Shortfall[];
+}
+
+const byId = (a: { id: string }, b: { id: string }) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+
+/**
+ * @param existing assignments already stored for the round (a re-run after a crash): they are
+ *   kept, count in the loads and towards each dossier's reviewers, so a re-run converges.
+ */
+export function assignReviewers(
+  dossiers: readonly DossierRecord[],
+  reviewers: readonly ReviewerRecord[],
+  reviewersPerDossier: number,
+  existing: readonly AssignmentPair[] = [],
+): AssignmentPlan {
+  const eligibleDossiers = dossiers.filter(isReviewable).sort((a, b) => a.number - b.number);
+  const pool = reviewers.filter(canReceiveAssignments).sort(byId);
+  const numbers = new Set(eligibleDossiers.map((d) => d.number));
+
+  const load = new Map<string, number>(pool.map((r) => [r.id, 0]));
+  const taken = new Map<number, Set<string>>();
+  for (const pair of existing) {
+    if (!numbers.has(pair.dossierNumber)) continue;
+    const onDossier = taken.get(pair.dossierNumber) ?? new Set<string>();
+    if (onDossier.has(pair.reviewerId)) continue;
+    onDossier.add(pair.reviewerId);
+    taken.set(pair.dossierNumber, onDossier);
+    if (load.has(pair.reviewerId)) load.set(pair.reviewerId, load.get(pair.reviewerId)! + 1);
+  }
+
+  const assignments: AssignmentPair[] = [];
+  const shortfalls: Shortfall[] = [];
+  for (const dossier of eligibleDossiers) {
+    const onDossier = taken.get(dossier.number) ?? new Set<string>();
+    const siret = dossier.project?.administration?.siret;
+    const candidates = pool
+      .filter((r) => !onDossier.has(r.id) && !(siret !== undefined && r.conflicts.includes(siret)))
+      .sort((a, b) => load.get(a.id)! - load.get(b.id)! || byId(a, b));
+    const chosen = candidates.slice(0, Math.max(0, reviewersPerDossier - onDossier.size)).sort(byId);
+    for (const reviewer of chosen) {
+      onDossier.add(reviewer.id);
+      load.set(reviewer.id, load.get(reviewer.id)! + 1);
+      assignments.push({ dossierNumber: dossier.number, reviewerId: reviewer.id });
+    }
+    if (onDossier.size < reviewersPerDossier) {
+      shortfalls.push({ dossierNumber: dossier.number, assigned: onDossier.size, wanted: reviewersPerDossier });
+    }
+  }
+  return { assignments, shortfalls };
+}

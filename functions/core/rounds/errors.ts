@@ -1,0 +1,33 @@
+/** Errors of the selection workflow. Their messages name rounds, steps and lines, never people. */
+
+export type RoundStepRefusal =
+  /** No round with this id, or no round in the phase the step starts from. */
+  | 'no_round'
+  /** The round is in a phase before the one the step starts from. */
+  | 'earlier_phase'
+  /** `open` while another round still accepts dossiers. */
+  | 'another_round_open'
+  /** The round id is not `YYYY-MM` with an odd month. */
+  | 'invalid_round_id';
+
+/** A step asked of a round that cannot take it (missing, or in an earlier phase): nothing was written. */
+export class RoundStepRefusedError extends Error {
+  override name = 'RoundStepRefusedError';
+  constructor(message: string, readonly reason: RoundStepRefusal, readonly roundId: string | null) {
+    super(message);
+  }
+}
+
+export interface ReviewerImportIssue {
+  /** The line (or entry) of the file, 1-based as the caller counts them. */
+  line: number;
+  message: string;
+}
+
+/** A reviewer file with invalid entries or duplicate emails: nothing was imported (all or nothing). */
+export class ReviewerImportError extends Error {
+  override name = 'ReviewerImportError';
+  constructor(readonly issues: ReviewerImportIssue[]) {
+    super(`reviewer file rejected, nothing imported:\n${issues.map((i) => `  line ${i.line}: ${i.message}`).join('\n')}`);
+  }
+}

@@ -1,0 +1,82 @@
+import { ReviewerInputSchema } from '#schemas/rounds';
+import { ReviewerImportError, type ReviewerImportIssue } from './errors.ts';
+import type { ReviewerRecord } from './model.ts';
+import type { RoundRepository } from './ports.ts';
+import { reviewerIdOf } from './reviewer-id.ts';
+
+/**
+ * `reviewers import FILE`: all or nothing (HotCRP's /assign). Every entry is validated and emails
+ * must be unique in the file; any issue rejects the whole file, naming the lines (never the
+ * addresses). Then each reviewer is upserted under reviewerIdOf(email). Reviewers absent from the
+ * file are left as they are (set `active: false` to retire one); a `suppressed` flag set by
+ * bounces is kept.
+ */
+
+export interface ImportReviewersOptions {
+  /** The line of the first entry (default 1; 2 for a CSV with a header line). */
+  firstLine?: number;
+}
+
+export interface ImportReviewersResult {
+  imported: number;
+  updated: number;
+  unchanged: number;
+}
+
+function issueText(issue: { path: PropertyKey[]; message: string }): string {
+  return issue.path.length ? `${issue.path.map(String).join('.')}: ${issue.message}` : issue.message;
+}
+
+const sameReviewer = (a: ReviewerRecord, b: ReviewerRecord) =>
+  a.email === b.email && a.name === b.name && a.active === b.active
+  && a.conflicts.length === b.conflicts.length && a.conflicts.every((c, i) => c === b.conflicts[i]);
+
+export async function importReviewers(
+  inputs: readonly unknown[],
+  deps: { rounds: RoundRepository },
+  options: ImportReviewersOptions = {},
+): Promise<ImportReviewersResult> {
+  const firstLine = options.firstLine ?? 1;
+  const issues: ReviewerImportIssue[] = [];
+  const firstLineOf = new Map<string, number>();
+  const records: ReviewerRecord[] = [];
+  inputs.forEach((input, index) => {
+    const line = firstLine + index;
+    const parsed = ReviewerInputSchema.safeParse(input);
+    if (!parsed.success) {
+      for (const issue of parsed.error.issues) issues.push({ line, message: issueText(issue) });
+      return;
+    }
+    const email = parsed.data.email.trim();
+    const seen = firstLineOf.get(email);
+    if (seen !== undefined) {
+      issues.push({ line, message: `duplicate email: the same address is already on line ${seen}` });
+      return;
+    }
+    firstLineOf.set(email, line);
+    records.push({
+      id: reviewerIdOf(email),
+      email,
+      name: parsed.data.name,
+      conflicts: [...new Set(parsed.data.conflicts)].sort(),
+      active: parsed.data.active,
+    });
+  });
+  if (issues.length > 0) throw new ReviewerImportError(issues);
+
+  const stored = new Map((await deps.rounds.listReviewers()).map((r) => [r.id, r]));
+  const result: ImportReviewersResult = { imported: 0, updated: 0, unchanged: 0 };
+  const writes: ReviewerRecord[] = [];
+  for (const record of records) {
+    const current = stored.get(record.id);
+    const next: ReviewerRecord = current?.suppressed ? { ...record, suppressed: true } : record;
+    if (!current) result.imported++;
+    else if (sameReviewer(current, next)) {
+      result.unchanged++;
+      continue;
+    } else result.updated++;
+    writes.push(next);
+  }
+  if (writes.length > 0) await deps.rounds.putReviewers(writes);
+  return result;
+}

@@ -1,0 +1,60 @@
+import { RoundIdSchema } from '#schemas/rounds';
+import { roundOf } from '../round.ts';
+import { RoundStepRefusedError } from './errors.ts';
+import type { RoundRecord } from './model.ts';
+import { audit, type RoundStepDependencies, type RoundStepRequest, type RoundStepResult, type RoundStepSummary } from './round-step.ts';
+
+/**
+ * `open`: (none) → `open`. Creates the round (default: `roundOf(now)`) with the configuration's
+ * capacity, reviewers per dossier and criteria, copied so later config edits do not change it.
+ * The create is conditional (a double fire creates one round). Only one round accepts dossiers at
+ * a time: refused while another is open.
+ */
+export async function openRound(request: RoundStepRequest, deps: RoundStepDependencies): Promise<RoundStepResult> {
+  const now = deps.clock.now();
+  const roundId = request.roundId ?? roundOf(now.toISOString());
+  if (!RoundIdSchema.safeParse(roundId).success) {
+    throw new RoundStepRefusedError(`${roundId} is not a round id (the year and an odd opening month, e.g. 2026-03)`, 'invalid_round_id', roundId);
+  }
+  const dryRun = request.dryRun === true;
+  const base = { step: request.step, roundId, dryRun };
+
+  const existing = await deps.rounds.getRound(roundId);
+  if (existing) {
+    const summary: RoundStepSummary = { already: true };
+    if (!dryRun) await audit(deps, request, roundId, summary);
+    return { ...base, changed: false, status: existing.status, summary, ...(dryRun ? { plan: { mails: 0 } } : {}) };
+  }
+  const others = (await deps.rounds.listRoundsByStatus('open')).filter((r) => r.id !== roundId);
+  if (others.length > 0) {
+    const ids = others.map((r) => r.id).join(', ');
+    throw new RoundStepRefusedError(
+      `round ${ids} is still open (it accepts dossiers): close its submissions first (rounds close-submissions --round ${others[0]!.id}), then open ${roundId}`,
+      'another_round_open', roundId,
+    );
+  }
+
+  const round: RoundRecord = {
+    id: roundId,
+    status: 'open',
+    openedAt: now.toISOString(),
+    submissionsClosedAt: null,
+    reviewDeadline: null,
+    selectionClosedAt: null,
+    capacityPosts: deps.config.capacityPosts,
+    reviewersPerDossier: deps.config.reviewersPerDossier,
+    criteria: deps.config.criteria.map((c) => ({ ...c })),
+    version: 1,
+  };
+  const settings = { capacityPosts: round.capacityPosts, reviewersPerDossier: round.reviewersPerDossier, criteria: round.criteria.length };
+  if (dryRun) {
+    return { ...base, changed: false, status: null, summary: { already: false, ...settings }, plan: { round, mails: 0 } };
+  }
+
+  const write = await deps.rounds.createRound(round);
+  const changed = write.written;
+  const current = write.written ? round : (write.current ?? (await deps.rounds.getRound(roundId)) ?? round);
+  const summary: RoundStepSummary = { already: !changed, ...settings };
+  await audit(deps, request, roundId, summary);
+  return { ...base, changed, status: current.status, summary };
+}

@@ -1,0 +1,134 @@
+import type { MailMessage } from './ports.ts';
+import { readableParisDate } from './paris-dates.ts';
+import type { SelectionTotals } from './rank-dossiers.ts';
+
+/**
+ * The mails of the workflow, in French, plain text with a simple HTML twin: no images, no
+ * tracking pixel, no rewritten links. The review link only opens a page; nothing is recorded
+ * until the reviewer submits an evaluation there (HotCRP: no magic links). The sender
+ * (`mailFrom`) is the Mailer adapter's business.
+ */
+
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+}
+
+/** A paragraph is a string, or lines kept together. */
+type Block = string | { link: string } | { lines: string[] };
+
+function render(blocks: Block[]): { text: string; html: string } {
+  const text = blocks.map((b) => (typeof b === 'string' ? b : 'link' in b ? b.link : b.lines.join('\n'))).join('\n\n');
+  const html = blocks.map((b) => {
+    if (typeof b === 'string') return `<p>${escapeHtml(b)}</p>`;
+    if ('link' in b) return `<p><a href="${escapeHtml(b.link)}">${escapeHtml(b.link)}</a></p>`;
+    return `<p>${b.lines.map(escapeHtml).join('<br>\n')}</p>`;
+  }).join('\n');
+  return {
+    text: `${text}\n`,
+    html: `<!DOCTYPE html>\n<html lang="fr"><head><meta charset="utf-8"></head><body>\n${html}\n</body></html>\n`,
+  };
+}
+
+const plural = (n: number, one: string, many: string) => `${n} ${n > 1 ? many : one}`;
+
+const SIGNATURE = "L'équipe du programme Entrepreneurs d'intérêt général";
+
+export interface ReviewerAddress {
+  name: string;
+  email: string;
+}
+
+export interface AssignmentMailInput {
+  reviewer: ReviewerAddress;
+  roundId: string;
+  dossierCount: number;
+  /** ISO instant. */
+  deadline: string | null;
+  link: string;
+}
+
+export function assignmentMail(input: AssignmentMailInput): MailMessage {
+  const dossiers = plural(input.dossierCount, 'dossier', 'dossiers');
+  const body = render([
+    `Bonjour ${input.reviewer.name},`,
+    `Vous êtes invité·e à évaluer ${dossiers} de la session ${input.roundId} de l'appel à projets Entrepreneurs d'intérêt général.`,
+    input.deadline ? `Date limite des évaluations : ${readableParisDate(input.deadline)}.` : 'La date limite vous sera communiquée.',
+    'Votre lien personnel :',
+    { link: input.link },
+    "Ce lien ouvre une page qui présente les dossiers qui vous sont confiés. L'ouvrir ne change rien : "
+      + "rien n'est enregistré tant que vous n'envoyez pas une évaluation depuis cette page, et vous pouvez la modifier jusqu'à la clôture. "
+      + "Si vous avez un lien d'intérêt avec un dossier, déclarez-le sur la page : votre évaluation ne sera pas comptée.",
+    'Ce lien vous est personnel : merci de ne pas le transférer.',
+    { lines: ['Merci pour votre participation,', SIGNATURE] },
+  ]);
+  return {
+    to: [input.reviewer.email],
+    subject: `EIG session ${input.roundId} : ${dossiers} à évaluer`,
+    ...body,
+  };
+}
+
+export interface ReminderMailInput {
+  reviewer: ReviewerAddress;
+  roundId: string;
+  /** Assigned dossiers still without this reviewer's evaluation. */
+  unfinished: number;
+  deadline: string | null;
+  link: string;
+  /** To say whether the deadline is past. */
+  now: Date;
+}
+
+export function reminderMail(input: ReminderMailInput): MailMessage {
+  const missing = plural(input.unfinished, 'évaluation', 'évaluations');
+  const deadline = input.deadline
+    ? `${Date.parse(input.deadline) < input.now.getTime() ? 'La date limite était le' : 'La date limite est le'} ${readableParisDate(input.deadline)}.`
+    : '';
+  const body = render([
+    `Bonjour ${input.reviewer.name},`,
+    `Il vous reste ${missing} à envoyer pour la session ${input.roundId} de l'appel à projets Entrepreneurs d'intérêt général.`,
+    ...(deadline ? [deadline] : []),
+    'Votre lien personnel :',
+    { link: input.link },
+    "Ce lien ouvre la page de vos dossiers ; rien n'est enregistré tant que vous n'envoyez pas une évaluation.",
+    { lines: ['Merci,', SIGNATURE] },
+  ]);
+  return {
+    to: [input.reviewer.email],
+    subject: `EIG session ${input.roundId} : rappel, ${missing} en attente`,
+    ...body,
+  };
+}
+
+export interface SelectionReportMailInput {
+  staffEmails: string[];
+  roundId: string;
+  totals: SelectionTotals;
+  reportKeys: { jsonKey: string; csvKey: string };
+}
+
+export function selectionReportMail(input: SelectionReportMailInput): MailMessage {
+  const t = input.totals;
+  const body = render([
+    'Bonjour,',
+    `La sélection de la session ${input.roundId} est close.`,
+    {
+      lines: [
+        `Dossiers évalués : ${t.dossiers} (dont ${t.ranked} avec au moins une évaluation comptée, ${t.countedReviews} évaluations comptées)`,
+        `Sélectionnés : ${t.selected}`,
+        `Liste d'attente : ${t.waitlisted}`,
+        `Non sélectionnés : ${t.notSelected}`,
+        `Postes EIG : ${t.postsSelected} sur ${t.capacityPosts}`,
+      ],
+    },
+    'Le rapport (classement, scores et motifs) est dans le stockage S3 du déploiement :',
+    { lines: [input.reportKeys.csvKey, input.reportKeys.jsonKey] },
+    `La commande « ds-selection report --round ${input.roundId} » l'affiche.`,
+    { lines: ['Ce message est envoyé une fois par session.', 'ds-selection'] },
+  ]);
+  return {
+    to: [...input.staffEmails],
+    subject: `EIG session ${input.roundId} : sélection close, ${plural(t.selected, 'dossier sélectionné', 'dossiers sélectionnés')}`,
+    ...body,
+  };
+}

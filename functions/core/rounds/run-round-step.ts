@@ -1,0 +1,52 @@
+import { closeSelection } from './close-selection.ts';
+import { closeSubmissions } from './close-submissions.ts';
+import { RoundStepRefusedError } from './errors.ts';
+import { openRound } from './open-round.ts';
+import { remindReviewers } from './remind-reviewers.ts';
+import { audit, type RoundStepDependencies, type RoundStepRequest, type RoundStepResult } from './round-step.ts';
+
+export { RoundStepRefusedError } from './errors.ts';
+export type {
+  RoundStepDependencies, RoundStepPlan, RoundStepRequest, RoundStepResult, RoundStepSummary,
+} from './round-step.ts';
+
+/**
+ * One step of a round (README.md): `open`, `close-submissions`, `remind`, `close-selection`.
+ * Idempotent: a double fire changes nothing and sends no second mail. A dry run writes nothing,
+ * sends nothing and returns the plan. Every other run writes an audit record, a refused one
+ * included when the round exists. Throws RoundStepRefusedError for a missing round or one in an
+ * earlier phase; any other error is the ports' (retry: every write is safe to repeat).
+ */
+export async function runRoundStep(request: RoundStepRequest, deps: RoundStepDependencies): Promise<RoundStepResult> {
+  try {
+    switch (request.step) {
+      case 'open': return await openRound(request, deps);
+      case 'close-submissions': return await closeSubmissions(request, deps);
+      case 'remind': return await remindReviewers(request, deps);
+      case 'close-selection': return await closeSelection(request, deps);
+      default: {
+        const unknown: never = request.step;
+        throw new RangeError(`unknown round step: ${String(unknown)}`);
+      }
+    }
+  } catch (error) {
+    if (error instanceof RoundStepRefusedError && error.reason === 'earlier_phase' && error.roundId && request.dryRun !== true) {
+      await audit(deps, request, error.roundId, { refused: error.reason });
+    }
+    throw error;
+  }
+}
+
+/** What is safe to log of a result: ids, statuses and counts (no plan: it lists reviewer ids and decisions). */
+export function summaryOf(result: RoundStepResult): Record<string, unknown> {
+  return {
+    step: result.step,
+    roundId: result.roundId,
+    dryRun: result.dryRun,
+    changed: result.changed,
+    status: result.status,
+    summary: result.summary,
+    ...(result.plan ? { planMails: result.plan.mails } : {}),
+    ...(result.rounds ? { rounds: result.rounds.map(summaryOf) } : {}),
+  };
+}

@@ -1,0 +1,282 @@
+import { createHash } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { assignReviewers } from '#core/rounds/assign-reviewers';
+import type { ReviewRecord, RoundRecord } from '#core/rounds/model';
+import { rankDossiers, reviewMean } from '#core/rounds/rank-dossiers';
+import { reviewLink, reviewToken, verifyReviewToken } from '#core/rounds/review-links';
+import { reviewerIdOf } from '#core/rounds/reviewer-id';
+import { assignmentMail, escapeHtml, reminderMail, selectionReportMail } from '#core/rounds/round-mails';
+import { csvField, selectionReport } from '#core/rounds/selection-report';
+import { reviewerRecord, roundDossier, TEST_CONFIG } from '../helpers/memory-round-ports.ts';
+
+const ROUND: RoundRecord = {
+  id: '2026-03', status: 'reviewing', openedAt: '2026-03-01T08:00:00.000Z', submissionsClosedAt: '2026-04-30T08:00:00.000Z',
+  reviewDeadline: '2026-05-21T08:00:00.000Z', selectionClosedAt: null, capacityPosts: 5, reviewersPerDossier: 2,
+  criteria: TEST_CONFIG.criteria, version: 2,
+};
+const RULES = { minimumScore: 3, waitlistSize: 2 };
+
+/** A review with both criteria scored `impact`/`faisabilite` (weights 3 and 1). */
+function review(dossierNumber: number, reviewer: string, impact: number | undefined, faisabilite: number | undefined, conflictOfInterest = false): ReviewRecord {
+  const scores: Record<string, number> = {};
+  if (impact !== undefined) scores.impact = impact;
+  if (faisabilite !== undefined) scores.faisabilite = faisabilite;
+  return { roundId: '2026-03', dossierNumber, reviewerId: reviewer, scores, comment: '', conflictOfInterest, submittedAt: '2026-05-10T10:00:00.000Z' };
+}
+
+describe('reviewerIdOf', () => {
+  it('is the first 16 hex chars of sha256 of the trimmed, lower-cased email', () => {
+    const expected = createHash('sha256').update('alice@example.gouv.fr').digest('hex').slice(0, 16);
+    expect(reviewerIdOf('alice@example.gouv.fr')).toBe(expected);
+    expect(reviewerIdOf('  Alice@Example.GOUV.fr \n')).toBe(expected);
+    expect(reviewerIdOf('bob@example.gouv.fr')).not.toBe(expected);
+    expect(expected).toMatch(/^[0-9a-f]{16}$/);
+  });
+});
+
+describe('review links', () => {
+  const settings = { baseUrl: 'https://selection.example.gouv.fr/', secret: 's3cret' };
+  const id = reviewerIdOf('alice@example.gouv.fr');
+
+  it('builds baseUrl/review/<round>?token=<id>.<base64url HMAC(round:id)>', () => {
+    const link = reviewLink(settings, '2026-03', id);
+    expect(link).toMatch(new RegExp(`^https://selection\\.example\\.gouv\\.fr/review/2026-03\\?token=${id}\\.[A-Za-z0-9_-]{43}$`));
+    const token = new URL(link).searchParams.get('token')!;
+    expect(token).toBe(reviewToken('s3cret', '2026-03', id));
+  });
+
+  it('verifies its own tokens and nothing else', () => {
+    const token = reviewToken('s3cret', '2026-03', id);
+    expect(verifyReviewToken('s3cret', '2026-03', token)).toBe(id);
+    expect(verifyReviewToken('other', '2026-03', token)).toBeUndefined();
+    expect(verifyReviewToken('s3cret', '2026-05', token)).toBeUndefined();
+    const other = reviewerIdOf('mallory@example.fr');
+    expect(verifyReviewToken('s3cret', '2026-03', `${other}.${token.split('.')[1]}`)).toBeUndefined();
+    const [, mac] = token.split('.');
+    const flipped = `${id}.${mac!.slice(0, -1)}${mac!.endsWith('A') ? 'B' : 'A'}`;
+    expect(verifyReviewToken('s3cret', '2026-03', flipped)).toBeUndefined();
+    for (const forged of ['', '.', id, `${id}.`, `.${mac}`, `${id}.${mac}x`, `${id}.${mac}.x`, `../x.${mac}`, undefined, null]) {
+      expect(verifyReviewToken('s3cret', '2026-03', forged as string)).toBeUndefined();
+    }
+  });
+
+  it('refuses an empty secret', () => {
+    expect(() => reviewLink({ baseUrl: 'https://x', secret: '' }, '2026-03', id)).toThrow(/secret/);
+  });
+});
+
+describe('assignReviewers', () => {
+  const reviewers = ['a', 'b', 'c', 'd', 'e'].map((n) => reviewerRecord(`${n}@example.fr`));
+
+  it('is deterministic whatever the input order, and balanced (max - min load <= 1)', () => {
+    const dossiers = [5, 3, 1, 4, 2, 6, 7].map((n) => roundDossier(n));
+    const first = assignReviewers(dossiers, reviewers, 2);
+    const second = assignReviewers([...dossiers].reverse(), [...reviewers].reverse(), 2);
+    expect(second).toEqual(first);
+    expect(first.shortfalls).toEqual([]);
+    expect(first.assignments).toHaveLength(14);
+    const loads = reviewers.map((r) => first.assignments.filter((a) => a.reviewerId === r.id).length);
+    expect(Math.max(...loads) - Math.min(...loads)).toBeLessThanOrEqual(1);
+    for (const n of [1, 2, 3, 4, 5, 6, 7]) {
+      const on = first.assignments.filter((a) => a.dossierNumber === n).map((a) => a.reviewerId);
+      expect(new Set(on).size).toBe(2);
+    }
+    expect(first.assignments.map((a) => a.dossierNumber)).toEqual([1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7]);
+  });
+
+  it('never assigns a reviewer whose conflicts hold the SIRET, nor inactive or suppressed ones', () => {
+    const siret = '13002526500013';
+    const pool = [
+      reviewerRecord('a@example.fr', { conflicts: [siret] }),
+      reviewerRecord('b@example.fr', { active: false }),
+      reviewerRecord('c@example.fr', { suppressed: true }),
+      reviewerRecord('d@example.fr'),
+      reviewerRecord('e@example.fr'),
+    ];
+    const { assignments, shortfalls } = assignReviewers([roundDossier(1, { siret }), roundDossier(2)], pool, 2);
+    const d = reviewerRecord('d@example.fr').id;
+    const e = reviewerRecord('e@example.fr').id;
+    const a = reviewerRecord('a@example.fr').id;
+    expect(assignments.filter((x) => x.dossierNumber === 1).map((x) => x.reviewerId).sort()).toEqual([d, e].sort());
+    expect(assignments.filter((x) => x.dossierNumber === 2).map((x) => x.reviewerId)).toContain(a);
+    expect(assignments.map((x) => x.reviewerId)).not.toContain(reviewerRecord('b@example.fr').id);
+    expect(assignments.map((x) => x.reviewerId)).not.toContain(reviewerRecord('c@example.fr').id);
+    expect(shortfalls).toEqual([]);
+  });
+
+  it('reviews only stored and files_pending dossiers', () => {
+    const dossiers = [
+      roundDossier(1), roundDossier(2, { status: 'files_pending' }), roundDossier(3, { status: 'invalid' }),
+      roundDossier(4, { status: 'not_found' }), roundDossier(5, { status: 'deleted' }),
+    ];
+    const { assignments } = assignReviewers(dossiers, reviewers, 1);
+    expect(assignments.map((a) => a.dossierNumber)).toEqual([1, 2]);
+  });
+
+  it('reports a shortfall when too few eligible reviewers remain', () => {
+    const siret = '13002526500013';
+    const pool = [reviewerRecord('a@example.fr', { conflicts: [siret] }), reviewerRecord('b@example.fr'), reviewerRecord('c@example.fr')];
+    const { assignments, shortfalls } = assignReviewers([roundDossier(1, { siret }), roundDossier(2)], pool, 3);
+    expect(shortfalls).toEqual([{ dossierNumber: 1, assigned: 2, wanted: 3 }]);
+    expect(assignments.filter((a) => a.dossierNumber === 2)).toHaveLength(3);
+    expect(assignReviewers([roundDossier(1)], [], 2).shortfalls).toEqual([{ dossierNumber: 1, assigned: 0, wanted: 2 }]);
+  });
+
+  it('keeps earlier assignments and only completes them (a re-run converges)', () => {
+    const dossiers = [1, 2, 3].map((n) => roundDossier(n));
+    const full = assignReviewers(dossiers, reviewers, 2);
+    const half = full.assignments.slice(0, 3);
+    const rest = assignReviewers(dossiers, reviewers, 2, half);
+    expect([...half, ...rest.assignments].sort((x, y) => x.dossierNumber - y.dossierNumber || (x.reviewerId < y.reviewerId ? -1 : 1)))
+      .toEqual(full.assignments);
+    expect(assignReviewers(dossiers, reviewers, 2, full.assignments)).toEqual({ assignments: [], shortfalls: [] });
+  });
+});
+
+describe('rankDossiers', () => {
+  it('weighted mean per review, mean of reviews, rounded to 2 decimals', () => {
+    expect(reviewMean(review(1, 'r1', 4, 2), ROUND.criteria)).toBe(3.5);
+    // (3*5+1*4)/4 = 4.75 and (3*3+1*3)/4 = 3 → 3.875 → 3.88
+    const { decisions } = rankDossiers([roundDossier(1)], [review(1, 'r1', 5, 4), review(1, 'r2', 3, 3)], ROUND, RULES);
+    expect(decisions[0]).toMatchObject({ dossierNumber: 1, score: 3.88, reviewCount: 2, rank: 1, outcome: 'selected' });
+  });
+
+  it('does not count reviews with a declared conflict or a missing criterion', () => {
+    const reviews = [review(1, 'r1', 5, 5), review(1, 'r2', 1, 1, true), review(1, 'r3', 1, undefined), review(2, 'r1', 2, 2, true)];
+    const { decisions } = rankDossiers([roundDossier(1), roundDossier(2)], reviews, ROUND, RULES);
+    expect(decisions).toEqual([
+      expect.objectContaining({ dossierNumber: 1, score: 5, reviewCount: 1, rank: 1, outcome: 'selected' }),
+      expect.objectContaining({ dossierNumber: 2, score: null, reviewCount: 0, rank: null, outcome: 'not_selected', reason: 'no counted review' }),
+    ]);
+  });
+
+  it('breaks ties by more counted reviews, then earlier deposit, then number', () => {
+    const dossiers = [
+      roundDossier(10, { dateDepot: '2026-03-05T10:00:00+01:00' }),
+      roundDossier(11, { dateDepot: '2026-03-04T10:00:00+01:00' }),
+      roundDossier(12, { dateDepot: '2026-03-04T10:00:00+01:00' }),
+      roundDossier(13, { dateDepot: '2026-03-09T10:00:00+01:00' }),
+    ];
+    const reviews = [
+      review(10, 'r1', 4, 4), review(11, 'r1', 4, 4), review(12, 'r1', 4, 4),
+      review(13, 'r1', 4, 4), review(13, 'r2', 4, 4),
+    ];
+    const { decisions } = rankDossiers(dossiers, reviews, { ...ROUND, capacityPosts: 100 }, RULES);
+    expect(decisions.map((d) => [d.dossierNumber, d.rank])).toEqual([[13, 1], [11, 2], [12, 3], [10, 4]]);
+  });
+
+  it('skips a dossier too big for the capacity left and selects a smaller one further down (waitlisting the big one)', () => {
+    const dossiers = [roundDossier(1, { posts: 3 }), roundDossier(2, { posts: 3 }), roundDossier(3, { posts: 1 }), roundDossier(4, { posts: 2 })];
+    const reviews = [review(1, 'r', 5, 5), review(2, 'r', 5, 4), review(3, 'r', 4, 4), review(4, 'r', 4, 3)];
+    const { decisions, totals } = rankDossiers(dossiers, reviews, ROUND, RULES);
+    expect(decisions.map((d) => [d.dossierNumber, d.outcome])).toEqual([[1, 'selected'], [2, 'waitlisted'], [3, 'selected'], [4, 'waitlisted']]);
+    expect(decisions[1]!.reason).toMatch(/do not fit the 2 left of 5; a smaller dossier further down may still be selected/);
+    expect(decisions[1]!.reason).toMatch(/waiting list position 1/);
+    expect(totals).toMatchObject({ capacityPosts: 5, postsSelected: 4, selected: 2, waitlisted: 2, notSelected: 0, ranked: 4 });
+  });
+
+  it('never selects below minimumScore, whatever the capacity', () => {
+    const dossiers = [roundDossier(1), roundDossier(2)];
+    const { decisions } = rankDossiers(dossiers, [review(1, 'r', 3, 3), review(2, 'r', 3, 1)], { ...ROUND, capacityPosts: 100 }, RULES);
+    expect(decisions.map((d) => [d.dossierNumber, d.score, d.outcome])).toEqual([[1, 3, 'selected'], [2, 2.5, 'not_selected']]);
+    expect(decisions[1]!.reason).toBe('score 2.5 below the minimum 3');
+  });
+
+  it('waitlists the next waitlistSize dossiers at or above the minimum, the rest not_selected', () => {
+    const dossiers = [1, 2, 3, 4, 5, 6, 7, 8].map((n) => roundDossier(n, { posts: 1 }));
+    const reviews = [5, 5, 5, 4, 4, 4, 4, 2].map((impact, i) => review(i + 1, 'r', impact, 5 - (i % 2)));
+    const { decisions, totals } = rankDossiers(dossiers, reviews, { ...ROUND, capacityPosts: 3 }, RULES);
+    expect(decisions.map((d) => d.outcome)).toEqual([
+      'selected', 'selected', 'selected', 'waitlisted', 'waitlisted', 'not_selected', 'not_selected', 'not_selected',
+    ]);
+    expect(decisions[5]!.reason).toMatch(/waiting list is full/);
+    expect(decisions[7]!.reason).toMatch(/below the minimum/);
+    expect(totals).toMatchObject({ selected: 3, waitlisted: 2, notSelected: 3, postsSelected: 3 });
+  });
+
+  it('gives decisions to reviewable dossiers only', () => {
+    const dossiers = [roundDossier(1), roundDossier(2, { status: 'invalid' }), roundDossier(3, { status: 'deleted' })];
+    const { decisions } = rankDossiers(dossiers, [review(1, 'r', 4, 4), review(2, 'r', 5, 5)], ROUND, RULES);
+    expect(decisions.map((d) => d.dossierNumber)).toEqual([1]);
+  });
+});
+
+describe('selectionReport', () => {
+  it('writes stable pretty JSON and RFC 4180 CSV, with no emails or names of people', () => {
+    const dossiers = [
+      roundDossier(1, { title: 'Données "ouvertes", enfin', administration: 'Ministère A, direction B' }),
+      roundDossier(2, { title: 'Ligne 1\nLigne 2' }),
+      roundDossier(3, { title: '=HYPERLINK("http://evil")' }),
+    ];
+    const reviews = [review(1, 'r', 5, 5), review(2, 'r', 4, 4)];
+    const round = { ...ROUND, status: 'closed' as const, selectionClosedAt: '2026-05-22T08:00:00.000Z' };
+    const { decisions } = rankDossiers(dossiers, reviews, round, RULES);
+    const report = selectionReport(round, decisions, dossiers);
+    expect(selectionReport(round, [...decisions].reverse(), [...dossiers].reverse())).toEqual(report);
+
+    const json = JSON.parse(report.json);
+    expect(report.json).toBe(`${JSON.stringify(json, null, 2)}\n`);
+    expect(json).toMatchObject({ roundId: '2026-03', capacityPosts: 5, totals: { selected: 2, notSelected: 1 } });
+    expect(json.decisions.map((d: { dossierNumber: number }) => d.dossierNumber)).toEqual([1, 2, 3]);
+
+    const lines = report.csv.split('\r\n');
+    expect(lines[0]).toBe('rang,dossier,titre,administration,postes demandés,score,évaluations comptées,décision,motif');
+    expect(lines[1]).toMatch(/^1,1,"Données ""ouvertes"", enfin","Ministère A, direction B",1,5,1,sélectionné,/);
+    expect(report.csv).toContain('2,2,"Ligne 1\nLigne 2",Administration 2,1,4,1,sélectionné,');
+    expect(report.csv).toContain(`,3,"'=HYPERLINK(""http://evil"")",Administration 3,1,,0,non sélectionné,no counted review\r\n`);
+    expect(report.csv.endsWith('\r\n')).toBe(true);
+    expect(report.json + report.csv).not.toMatch(/@/);
+  });
+
+  it('quotes only what needs quoting', () => {
+    expect(csvField('plain')).toBe('plain');
+    expect(csvField('a,b')).toBe('"a,b"');
+    expect(csvField('say "hi"')).toBe('"say ""hi"""');
+    expect(csvField('a\r\nb')).toBe('"a\r\nb"');
+    expect(csvField(null)).toBe('');
+    expect(csvField(4.25)).toBe('4.25');
+    expect(csvField('-1')).toBe("'-1");
+  });
+});
+
+describe('round mails', () => {
+  const reviewer = { name: 'Zoé <script>alert(1)</script> & Cie', email: 'zoe@example.fr' };
+
+  it('assignment: name, round, count, deadline, personal link; says nothing changes until submit; escapes HTML', () => {
+    const mail = assignmentMail({ reviewer, roundId: '2026-03', dossierCount: 3, deadline: '2026-05-21T08:00:00.000Z', link: 'https://x/review/2026-03?token=a.b&c=<d>' });
+    expect(mail.to).toEqual(['zoe@example.fr']);
+    expect(mail.subject).toBe('EIG session 2026-03 : 3 dossiers à évaluer');
+    expect(mail.text).toContain('Bonjour Zoé <script>alert(1)</script> & Cie,');
+    expect(mail.text).toContain('jeudi 21 mai 2026 à 10:00 (heure de Paris)');
+    expect(mail.text).toContain('https://x/review/2026-03?token=a.b&c=<d>');
+    expect(mail.text).toMatch(/rien n'est enregistré tant que vous n'envoyez pas une évaluation/);
+    expect(mail.html).toContain('Zoé &lt;script&gt;alert(1)&lt;/script&gt; &amp; Cie');
+    expect(mail.html).not.toContain('<script>');
+    expect(mail.html).toContain('href="https://x/review/2026-03?token=a.b&amp;c=&lt;d&gt;"');
+    expect(mail.html).not.toMatch(/<img/);
+  });
+
+  it('reminder: unfinished count, deadline (past or not), link', () => {
+    const mail = reminderMail({ reviewer, roundId: '2026-03', unfinished: 1, deadline: '2026-05-21T08:00:00.000Z', link: 'https://x/l', now: new Date('2026-05-23T08:00:00Z') });
+    expect(mail.subject).toBe('EIG session 2026-03 : rappel, 1 évaluation en attente');
+    expect(mail.text).toContain('Il vous reste 1 évaluation à envoyer');
+    expect(mail.text).toContain('La date limite était le jeudi 21 mai 2026');
+    expect(mail.text).toContain('https://x/l');
+  });
+
+  it('selection report: counts, posts, report keys, to every staff address', () => {
+    const mail = selectionReportMail({
+      staffEmails: ['a@x.fr', 'b@x.fr'], roundId: '2026-03',
+      totals: { capacityPosts: 12, postsSelected: 11, dossiers: 20, ranked: 18, selected: 8, waitlisted: 3, notSelected: 9, countedReviews: 36 },
+      reportKeys: { jsonKey: 'reports/2026-03/selection.json', csvKey: 'reports/2026-03/selection.csv' },
+    });
+    expect(mail.to).toEqual(['a@x.fr', 'b@x.fr']);
+    expect(mail.text).toContain('Postes EIG : 11 sur 12');
+    expect(mail.text).toContain('Sélectionnés : 8');
+    expect(mail.text).toContain('reports/2026-03/selection.csv');
+  });
+
+  it('escapeHtml escapes the five characters', () => {
+    expect(escapeHtml(`<a href="x">'&'</a>`)).toBe('&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;');
+  });
+});

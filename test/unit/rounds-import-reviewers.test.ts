@@ -1,0 +1,61 @@
+import { beforeEach, describe, expect, it } from 'vitest';
+import { ReviewerImportError } from '#core/rounds/errors';
+import { importReviewers } from '#core/rounds/import-reviewers';
+import { reviewerIdOf } from '#core/rounds/reviewer-id';
+import { MemoryRoundRepository } from '../helpers/memory-round-ports.ts';
+
+let rounds: MemoryRoundRepository;
+beforeEach(() => {
+  rounds = new MemoryRoundRepository();
+});
+
+const FILE = [
+  { email: 'Alice.Martin@Example.gouv.fr', name: ' Alice Martin ', conflicts: ['13002526500013', '11000201100044', '13002526500013'] },
+  { email: 'bob@example.fr', name: 'Bob Durand' },
+  { email: 'carole@example.fr', name: 'Carole Petit', active: false },
+];
+
+describe('importReviewers', () => {
+  it('upserts reviewers under the id of their lower-cased email, then counts what changed', async () => {
+    expect(await importReviewers(FILE, { rounds })).toEqual({ imported: 3, updated: 0, unchanged: 0 });
+    expect(rounds.reviewers.get(reviewerIdOf('alice.martin@example.gouv.fr'))).toEqual({
+      id: reviewerIdOf('alice.martin@example.gouv.fr'), email: 'alice.martin@example.gouv.fr', name: 'Alice Martin',
+      conflicts: ['11000201100044', '13002526500013'], active: true,
+    });
+    expect(rounds.reviewers.get(reviewerIdOf('carole@example.fr'))).toMatchObject({ active: false, conflicts: [] });
+
+    expect(await importReviewers(FILE, { rounds })).toEqual({ imported: 0, updated: 0, unchanged: 3 });
+    const changed = [{ ...FILE[0], name: 'Alice Martin-Durand' }, FILE[1], { email: 'david@example.fr', name: 'David' }];
+    expect(await importReviewers(changed, { rounds })).toEqual({ imported: 1, updated: 1, unchanged: 1 });
+    expect(rounds.reviewers.size).toBe(4);
+  });
+
+  it('keeps the suppressed flag set by bounces', async () => {
+    await importReviewers(FILE, { rounds });
+    const id = reviewerIdOf('bob@example.fr');
+    rounds.reviewers.set(id, { ...rounds.reviewers.get(id)!, suppressed: true });
+    expect(await importReviewers(FILE, { rounds })).toEqual({ imported: 0, updated: 0, unchanged: 3 });
+    await importReviewers([{ email: 'bob@example.fr', name: 'Bob D.' }], { rounds });
+    expect(rounds.reviewers.get(id)).toMatchObject({ name: 'Bob D.', suppressed: true });
+  });
+
+  it('rejects the whole file on a duplicate email, naming the lines (not the address)', async () => {
+    const file = [...FILE, { email: 'ALICE.martin@example.gouv.fr', name: 'Alice bis' }];
+    const error = await importReviewers(file, { rounds }, { firstLine: 2 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ReviewerImportError);
+    expect((error as ReviewerImportError).issues).toEqual([{ line: 5, message: 'duplicate email: the same address is already on line 2' }]);
+    expect((error as Error).message).not.toMatch(/alice/i);
+    expect(rounds.reviewers.size).toBe(0);
+    expect(rounds.writeCount).toBe(0);
+  });
+
+  it('rejects invalid entries, every one named by its line', async () => {
+    const file = [FILE[0], { email: 'not-an-email', name: 'X' }, { email: 'e@example.fr', name: '', conflicts: ['123'] }];
+    const error = (await importReviewers(file, { rounds }).catch((e: unknown) => e)) as ReviewerImportError;
+    expect(error).toBeInstanceOf(ReviewerImportError);
+    expect(error.issues.map((i) => i.line)).toEqual([2, 3, 3]);
+    expect(error.issues[2]!.message).toMatch(/conflicts\.0: a conflict is a 14-digit SIRET/);
+    expect(error.message).toMatch(/nothing imported/);
+    expect(rounds.reviewers.size).toBe(0);
+  });
+});
