@@ -3,18 +3,22 @@ import { type CfnElement, CfnOutput, Duration, RemovalPolicy, Stack, Tags, Valid
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import { ROUND_KEY_PREFIX } from '#adapters/dynamodb/round-repository';
 import { TABLE_KEYS } from '#adapters/dynamodb/table';
+import { REPORT_KEY_PREFIX } from '#adapters/s3/report-store';
+import { ROUNDS_CONFIG } from '#shared/rounds-config';
 import { AlarmTopic } from '#infra/constructs/alarms';
 import { FixedEgress } from '#infra/constructs/egress';
 import { IngestPipeline } from '#infra/constructs/ingest-pipeline';
 import { IntakeApi } from '#infra/constructs/intake-api';
 import { FunctionWithLogGroup, type FunctionWithLogGroupProps } from '#infra/constructs/lambda-function';
+import { Mail } from '#infra/constructs/mail';
 import { Schedules } from '#infra/constructs/schedules';
 import { Secrets } from '#infra/constructs/secrets';
 import { Storage } from '#infra/constructs/storage';
 import { HTTP_ROUTES } from '#infra/routes';
 import { SCHEDULED_FUNCTIONS, SCHEDULES } from '#infra/schedules';
-import type { StageConfig } from '#infra/stage-config';
+import { senderBelongsTo, type StageConfig } from '#infra/stage-config';
 
 /** Repository root: where package.json, package-lock.json and functions/ are. */
 export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url)).replace(/\/$/, '');
@@ -25,6 +29,14 @@ export const WEBHOOK_DEDUPE_KEY_PATTERN = 'WEBHOOK#*';
 export const SYNC_CURSOR_KEY_PATTERN = 'SYNC#*';
 /** Key prefixes of the data bucket the ingest function writes and reads. */
 export const INGEST_OBJECT_PREFIXES = ['attachments/', 'dossiers/'] as const;
+/**
+ * Items the round steps read and write on the table: the round and its assignments, reviews,
+ * notifications, decisions and audit records, all under `ROUND#<id>`
+ * (functions/adapters/dynamodb/round-repository.ts). Reviewers and dossiers are only read, by index.
+ */
+export const ROUND_ITEMS_KEY_PATTERN = `${ROUND_KEY_PREFIX}*`;
+/** The only prefix of the data bucket the round steps write: the selection reports. */
+export const REPORT_OBJECTS_PATTERN = `${REPORT_KEY_PREFIX}*`;
 
 /**
  * Server access logs delivered under a bucket policy (not the legacy LogDeliveryWrite ACL, which
@@ -50,6 +62,7 @@ export const OUTPUTS = [
   'WebhookTokenSecretArn',
   'DsApiTokenSecretArn',
   'DsWebhookV2SecretArn',
+  'ReviewLinkSecretArn',
   'DemarcheNumbers',
   'DsApiUrl',
   'EgressIp',
@@ -68,11 +81,13 @@ export class DsSelectionStack extends Stack {
   readonly api: IntakeApi;
   readonly egress: FixedEgress | undefined;
   readonly schedules: Schedules;
+  readonly mail: Mail;
   readonly functions: {
     readonly receiveDsWebhook: FunctionWithLogGroup;
     readonly receiveDsWebhookV2: FunctionWithLogGroup;
     readonly ingestDossier: FunctionWithLogGroup;
     readonly reconcileDossiers: FunctionWithLogGroup;
+    readonly runRoundStep: FunctionWithLogGroup;
   };
 
   /** The stage's AZs (see availabilityZones below). */
@@ -251,8 +266,6 @@ export class DsSelectionStack extends Stack {
       }),
     );
 
-    this.functions = { receiveDsWebhook, receiveDsWebhookV2, ingestDossier, reconcileDossiers };
-    this.schedules.connect({ 'reconcile-dossiers': reconcileDossiers.function });
     this.api = new IntakeApi(this, 'IntakeApi', {
       stageName: stage.name,
       routes: HTTP_ROUTES,
@@ -263,6 +276,36 @@ export class DsSelectionStack extends Stack {
       logRetention,
       removalPolicy,
     });
+
+    // Round steps: DynamoDB (its ROUND# items, the indexes read-only), SES as the configured
+    // sender only, the reports prefix of the bucket. Does not call DS: not in the VPC.
+    const sender = stage.mailFrom ?? ROUNDS_CONFIG.mailFrom;
+    const identity = stage.mailFromIdentity ?? sender.slice(sender.lastIndexOf('@') + 1);
+    if (!senderBelongsTo(sender, identity)) {
+      throw new Error(`stage ${stage.name}: mailFromIdentity "${identity}" does not cover the sender ${sender} (give the address, its domain or a parent domain)`);
+    }
+    this.mail = new Mail(this, 'Mail', { sender, identity });
+    const roundSettings = SCHEDULED_FUNCTIONS['run-round-step']!;
+    const runRoundStep = new FunctionWithLogGroup(this, 'RunRoundStep', {
+      ...common,
+      entry: entry('run-round-step'),
+      description: roundSettings.description,
+      memorySize: roundSettings.memoryMb,
+      timeout: Duration.seconds(roundSettings.timeoutSeconds),
+      environment: {
+        TABLE_NAME: table.tableName,
+        BUCKET_NAME: bucket.bucketName,
+        REVIEW_PAGE_URL: this.api.url,
+        REVIEW_LINK_SECRET_SECRET_ARN: this.secrets.reviewLinkSecret.secretArn,
+        MAIL_FROM: sender,
+        SES_CONFIGURATION_SET: this.mail.configurationSet.configurationSetName,
+      },
+      deadLetterQueue: this.schedules.deadLetterQueue,
+    });
+    this.grantRoundStep(runRoundStep);
+
+    this.functions = { receiveDsWebhook, receiveDsWebhookV2, ingestDossier, reconcileDossiers, runRoundStep };
+    this.schedules.connect({ 'reconcile-dossiers': reconcileDossiers.function, 'run-round-step': runRoundStep.function });
 
     const output = (name: OutputName, value: string, description: string) =>
       new CfnOutput(this, name, { value, description });
@@ -280,11 +323,50 @@ export class DsSelectionStack extends Stack {
     output('WebhookTokenSecretArn', this.secrets.webhookToken.secretArn, 'Secret holding the legacy webhook URL token (generated).');
     output('DsApiTokenSecretArn', this.secrets.dsApiToken.secretArn, 'Secret to fill with the DS API token (put-secret-value).');
     output('DsWebhookV2SecretArn', this.secrets.dsWebhookV2Secret.secretArn, 'Secret to fill with the whsec_ secret returned by webhookCreer (put-secret-value).');
+    output('ReviewLinkSecretArn', this.secrets.reviewLinkSecret.secretArn, 'Secret holding the key that signs reviewers\' review links (generated).');
     output('DemarcheNumbers', demarches, 'Démarche number(s) this stage accepts and ingests (comma-separated).');
     output('DsApiUrl', stage.dsApiUrl, 'DS GraphQL endpoint the stage calls.');
     if (this.egress) {
       output('EgressIp', this.egress.eip.attrPublicIp, 'Fixed source IP of the calls to DS: put it in the DS API token IP filter.');
     }
+  }
+
+  /**
+   * run-round-step's permissions: its round items (LeadingKeys `ROUND#*`), read-only queries on
+   * the two named indexes (rounds and dossiers by round on gsi1, reviewers on gsi2), the reports
+   * prefix, SES as the configured sender through the configuration set, its secret.
+   */
+  private grantRoundStep(fn: FunctionWithLogGroup): void {
+    const { table, bucket } = this.storage;
+    fn.role.addToPolicy(new iam.PolicyStatement({
+      sid: 'RoundItemsOnly',
+      actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'dynamodb:Query'],
+      resources: [table.tableArn],
+      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [ROUND_ITEMS_KEY_PATTERN] } },
+    }));
+    fn.role.addToPolicy(new iam.PolicyStatement({
+      sid: 'RoundsDossiersReviewersByIndex',
+      // Named indexes (no index/* wildcard), Query only: listings, never a write.
+      actions: ['dynamodb:Query'],
+      resources: [TABLE_KEYS.gsi1.indexName, TABLE_KEYS.gsi2.indexName].map((index) => `${table.tableArn}/index/${index}`),
+    }));
+    fn.role.addToPolicy(new iam.PolicyStatement({
+      sid: 'SelectionReports',
+      actions: ['s3:PutObject'],
+      resources: [bucket.arnForObjects(REPORT_OBJECTS_PATTERN)],
+    }));
+    fn.role.addToPolicy(new iam.PolicyStatement({
+      sid: 'SendAsTheSenderOnly',
+      actions: ['ses:SendEmail'],
+      resources: [...this.mail.identityArns, this.mail.configurationSetArn],
+    }));
+    fn.role.addToPolicy(readSecret(this.secrets.reviewLinkSecret.secretArn));
+    const bucketId = this.getLogicalId(bucket.node.defaultChild as CfnElement);
+    Validations.of(fn.role).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/${REPORT_OBJECTS_PATTERN}]`,
+      reason:
+        'Report keys are per round (reports/<round>/selection.json and .csv), one folder per round to come; the wildcard is limited to that prefix of the stack\'s own bucket, with PutObject only.',
+    });
   }
 
   /** IAM5 findings the ingest role carries on purpose, with their logical ids resolved. */

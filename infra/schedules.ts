@@ -47,7 +47,34 @@ export const SCHEDULED_FUNCTIONS: Readonly<Record<string, ScheduledFunction>> = 
     timeoutSeconds: 300,
     memoryMb: 256,
   },
+  'run-round-step': {
+    description: 'Schedule or staff -> one round step (open, close-submissions, remind, close-selection): DynamoDB, SES mails, S3 report',
+    // A step reads the round's dossiers, reviewers and reviews and sends one mail per reviewer
+    // (or staff): a few hundred SES calls at most, idempotent if cut short and fired again.
+    timeoutSeconds: 300,
+    memoryMb: 512,
+  },
 };
+
+/**
+ * The round steps' schedules. Rounds open on the first of every odd month (core/round.ts
+ * roundOf); submissions of the previous round close the same morning, an hour before, so one
+ * round is `open` at a time. Each fires outside 02:00-03:00 Paris time, and each step is
+ * idempotent: a retry or a double fire changes and sends nothing more.
+ */
+const ROUND_MONTHS = '1,3,5,7,9,11';
+const roundStep = (step: string, expression: string, description: string): ScheduleDefinition => ({
+  name: `round-${step}`,
+  functionName: 'run-round-step',
+  expression,
+  timeZone: SCHEDULE_TIME_ZONE,
+  description,
+  input: { step },
+  // Delivery to Lambda (an invoke throttled or failing) is retried for up to an hour: a round
+  // step happens once in two months, a reconciliation runs again 10 minutes later anyway. A run
+  // that fails is retried by Lambda (asynchronous invocation), not by the Scheduler.
+  retry: { maxAttempts: 5, maxEventAgeSeconds: 3600 },
+});
 
 export const DEFAULT_SCHEDULE_RETRY = { maxAttempts: 3, maxEventAgeSeconds: 300 } as const;
 
@@ -59,6 +86,14 @@ export const SCHEDULES: readonly ScheduleDefinition[] = [
     timeZone: SCHEDULE_TIME_ZONE,
     description: 'Every 10 minutes: queue the dossiers DS changed or deleted since the last run, and the files_pending ones, so nothing depends on a webhook arriving',
   },
+  roundStep('close-submissions', `cron(0 8 1 ${ROUND_MONTHS} ? *)`,
+    'First of every odd month, 08:00: close submissions of the open round, assign reviewers and mail them their links'),
+  roundStep('open', `cron(0 9 1 ${ROUND_MONTHS} ? *)`,
+    'First of every odd month, 09:00: open the new round with the configured capacity and criteria'),
+  roundStep('remind', `cron(0 9 14 ${ROUND_MONTHS} ? *)`,
+    'The 14th of every odd month, 09:00: remind reviewers of their unfinished reviews'),
+  roundStep('close-selection', `cron(0 9 22 ${ROUND_MONTHS} ? *)`,
+    'The 22nd of every odd month, 09:00: close the selection, rank, decide, write the report to S3 and mail staff'),
 ];
 
 /** Local hours in which a cron schedule must not fire: Paris changes clocks between 02:00 and 03:00. */

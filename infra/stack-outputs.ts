@@ -20,6 +20,8 @@ export const StackOutputsSchema = z.object({
   WebhookTokenSecretArn: z.string().optional(),
   DsApiTokenSecretArn: z.string().optional(),
   DsWebhookV2SecretArn: z.string().optional(),
+  /** The secret that signs reviewers' personal review links (the staff CLI's round steps mail such links). */
+  ReviewLinkSecretArn: z.string().optional(),
   /** Local only: the endpoints of the embedded engines and the DS the stack talks to. */
   local: z.object({
     endpoints: z.object({ dynamodb: z.url(), s3: z.url(), sqs: z.url(), ses: z.url() }),
@@ -28,6 +30,10 @@ export const StackOutputsSchema = z.object({
     dsApiToken: z.string(),
     demarcheNumbers: z.array(z.number().int().positive()),
     mailUrl: z.url(),
+    /** Base URL of the review page the mailed links point to (REVIEW_PAGE_URL). */
+    reviewPageUrl: z.url().optional(),
+    /** REVIEW_LINK_SECRET of the local stack: the CLI signs review links with it, as the stack does. */
+    reviewLinkSecret: z.string().optional(),
     dataDir: z.string(),
     pid: z.number().int(),
   }).optional(),

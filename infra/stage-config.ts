@@ -74,6 +74,16 @@ export const StageConfigSchema = z
     dsApiTimeoutSeconds: z.number().int().positive().max(120).default(35),
     /** Where the DLQ alarm is emailed; the subscription must be confirmed from the mail. */
     alarmEmail: z.email('must be an email address').optional(),
+    /** Sender of the round mails in this stage (MAIL_FROM); default: `mailFrom` of schemas/rounds-config.json. */
+    mailFrom: z.email('must be an email address').optional(),
+    /**
+     * The SES identity (a domain, or an email address) verified in the account that the sender
+     * belongs to: run-round-step may send as this identity only. Default: the sender's domain.
+     */
+    mailFromIdentity: z
+      .string()
+      .regex(/^([^@\s]+@)?([a-z0-9-]+\.)+[a-z]{2,}$/i, 'must be a domain (example.gouv.fr) or an email address verified in SES')
+      .optional(),
   })
   .strict()
   .superRefine((stage, ctx) => {
@@ -83,6 +93,9 @@ export const StageConfigSchema = z
     if (stage.availabilityZones?.some((az) => !az.startsWith(stage.region))) {
       ctx.addIssue({ code: 'custom', path: ['availabilityZones'], message: `must be zones of region ${stage.region}` });
     }
+    if (stage.mailFrom && stage.mailFromIdentity && !senderBelongsTo(stage.mailFrom, stage.mailFromIdentity)) {
+      ctx.addIssue({ code: 'custom', path: ['mailFromIdentity'], message: `must be the address ${stage.mailFrom} or its domain (or a parent domain)` });
+    }
     if (stage.dsApiTimeoutSeconds * 2 > stage.ingestTimeoutSeconds) {
       ctx.addIssue({
         code: 'custom',
@@ -91,6 +104,14 @@ export const StageConfigSchema = z
       });
     }
   });
+
+/** True when SES identity `identity` (an address or a domain) covers sender `email`. */
+export function senderBelongsTo(email: string, identity: string): boolean {
+  const [sender, id] = [email.toLowerCase(), identity.toLowerCase()];
+  if (id.includes('@')) return sender === id;
+  const domain = sender.slice(sender.lastIndexOf('@') + 1);
+  return domain === id || domain.endsWith(`.${id}`);
+}
 
 export type StageConfigInput = z.input<typeof StageConfigSchema>;
 export type StageConfig = z.output<typeof StageConfigSchema>;

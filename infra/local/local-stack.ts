@@ -119,6 +119,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Runni
       DS_DEMARCHE_NUMBER: demarcheNumbers.join(','),
       WEBHOOK_TOKEN: secrets.webhookToken,
       DS_WEBHOOK_V2_SECRET: secrets.webhookV2Secret,
+      // run-round-step: the links in the mails point to this stack's review page, signed with this key.
+      REVIEW_PAGE_URL: apiUrl,
+      REVIEW_LINK_SECRET: secrets.reviewLinkSecret,
       POWERTOOLS_LOG_LEVEL: env.LOG_LEVEL ?? 'WARN',
     });
 
@@ -156,7 +159,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Runni
       IngestQueueUrl: ingestQueueUrl, DeadLetterQueueUrl: deadLetterQueue.queueUrl,
       local: {
         endpoints: engines.endpoints, credentials: LOCAL_CREDENTIALS, dsApiUrl: ds.url, dsApiToken: ds.token,
-        demarcheNumbers, mailUrl: `${engines.endpoints.ses}/`, dataDir, pid: process.pid,
+        demarcheNumbers, mailUrl: `${engines.endpoints.ses}/`, reviewPageUrl: apiUrl, reviewLinkSecret: secrets.reviewLinkSecret,
+        dataDir, pid: process.pid,
       },
     };
     const outputsFile = join(dataDir, 'stack.json');

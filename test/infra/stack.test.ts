@@ -11,6 +11,7 @@ import { INGEST_PIPELINE } from '#infra/pipeline-settings';
 import { HTTP_ROUTES } from '#infra/routes';
 import { DEFAULT_SCHEDULE_RETRY, SCHEDULED_FUNCTIONS, SCHEDULES } from '#infra/schedules';
 import { ReconcileEnvSchema } from '#schemas/reconcile-env';
+import { RoundStepEnvSchema } from '#schemas/round-step-env';
 import { parseStageConfig, type StageConfigInput } from '#infra/stage-config';
 
 /**
@@ -88,10 +89,10 @@ function functionRoleId(template: Template, functionId: string): string {
 
 describe('DsSelectionStack', () => {
   describe('Lambda functions', () => {
-    it('are four, on Node 22 or 24, arm64, JSON logs into a log group with retention', () => {
+    it('are five, on Node 22 or 24, arm64, JSON logs into a log group with retention', () => {
       const { template } = plain();
       const functions = template.findResources('AWS::Lambda::Function');
-      expect(Object.keys(functions)).toHaveLength(4);
+      expect(Object.keys(functions)).toHaveLength(5);
       const logGroups = template.findResources('AWS::Logs::LogGroup');
       for (const fn of Object.values(functions) as Json[]) {
         expect(fn.Properties.Runtime).toMatch(/^nodejs(22|24)\.x$/);
@@ -110,7 +111,7 @@ describe('DsSelectionStack', () => {
     it('every log group has a retention', () => {
       const { template } = withEgress();
       const logGroups = Object.values(template.findResources('AWS::Logs::LogGroup')) as Json[];
-      expect(logGroups.length).toBeGreaterThanOrEqual(6); // 4 functions, API access logs, flow logs
+      expect(logGroups.length).toBeGreaterThanOrEqual(7); // 5 functions, API access logs, flow logs
       for (const group of logGroups) expect(group.Properties.RetentionInDays).toBeGreaterThan(0);
     });
 
@@ -138,6 +139,21 @@ describe('DsSelectionStack', () => {
       expect(parsed.error?.issues).toBeUndefined();
       expect(parsed.data).toMatchObject({ DS_DEMARCHE_NUMBER: [98765, 98766], DS_API_TOKEN_SECRET_ARN: expect.stringMatching(/^arn:/) });
       expect(reconcileEnv).not.toHaveProperty('DS_API_TOKEN');
+
+      // run-round-step too; its links point to the API, it sends as the configured sender through the configuration set.
+      const roundEnv = env(stack.functions.runRoundStep.function);
+      const roundParsed = RoundStepEnvSchema.safeParse(Object.fromEntries(Object.entries(roundEnv).map(([name, value]) => [name,
+        typeof value === 'string' ? value
+          : name.endsWith('_URL') ? 'https://abc123.execute-api.eu-west-3.amazonaws.com/'
+            : name.endsWith('_ARN') ? 'arn:aws:secretsmanager:eu-west-3:123456789012:secret:x' : 'resolved-at-deploy'])));
+      expect(roundParsed.error?.issues).toBeUndefined();
+      expect(roundEnv).toMatchObject({
+        MAIL_FROM: 'eig-selection@example.gouv.fr',
+        SES_CONFIGURATION_SET: { Ref: logicalId(stack, stack.mail.configurationSet) },
+        REVIEW_LINK_SECRET_SECRET_ARN: { Ref: logicalId(stack, stack.secrets.reviewLinkSecret) },
+      });
+      expect(JSON.stringify(roundEnv.REVIEW_PAGE_URL)).toContain(logicalId(stack, stack.api.api));
+      expect(roundEnv).not.toHaveProperty('REVIEW_LINK_SECRET');
     });
 
     it('reconcile-dossiers: timeout and memory from infra/schedules.ts, failed runs into the schedules\' DLQ', () => {
@@ -146,6 +162,16 @@ describe('DsSelectionStack', () => {
       const settings = SCHEDULED_FUNCTIONS['reconcile-dossiers']!;
       expect(fn).toMatchObject({ Timeout: settings.timeoutSeconds, MemorySize: settings.memoryMb });
       expect(fn.DeadLetterConfig.TargetArn).toEqual({ 'Fn::GetAtt': [logicalId(stack, stack.schedules.deadLetterQueue), 'Arn'] });
+    });
+
+    it('run-round-step: timeout and memory from infra/schedules.ts, failed runs into the schedules\' DLQ, never in the VPC (it does not call DS)', () => {
+      for (const { stack, template } of [plain(), withEgress()]) {
+        const fn = (template.toJSON().Resources[logicalId(stack, stack.functions.runRoundStep.function)] as Json).Properties;
+        const settings = SCHEDULED_FUNCTIONS['run-round-step']!;
+        expect(fn).toMatchObject({ Timeout: settings.timeoutSeconds, MemorySize: settings.memoryMb });
+        expect(fn.DeadLetterConfig.TargetArn).toEqual({ 'Fn::GetAtt': [logicalId(stack, stack.schedules.deadLetterQueue), 'Arn'] });
+        expect(fn.VpcConfig).toBeUndefined();
+      }
     });
   });
 
@@ -312,6 +338,60 @@ describe('DsSelectionStack', () => {
       ]));
     });
 
+    it('run-round-step: its ROUND# items, read-only queries on the two named indexes, reports/* only, SES as the sender only, no DS queue', () => {
+      const { stack, template } = plain();
+      const roleId = functionRoleId(template, logicalId(stack, stack.functions.runRoundStep.function));
+      const statements = roleStatements(template, roleId);
+      const tableId = logicalId(stack, stack.storage.table);
+      const bucketId = logicalId(stack, stack.storage.bucket);
+      const tableArn = { 'Fn::GetAtt': [tableId, 'Arn'] };
+
+      const dynamo = statements.filter((s) => asArray<string>(s.Action).some((a) => a.startsWith('dynamodb:')));
+      expect(dynamo).toEqual([
+        expect.objectContaining({
+          Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'dynamodb:Query'],
+          Resource: tableArn,
+          Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['ROUND#*'] } },
+        }),
+        expect.objectContaining({
+          Action: 'dynamodb:Query',
+          Resource: [
+            { 'Fn::Join': ['', [tableArn, '/index/gsi1']] },
+            { 'Fn::Join': ['', [tableArn, '/index/gsi2']] },
+          ],
+        }),
+      ]);
+
+      const s3 = statements.filter((s) => asArray<string>(s.Action).some((a) => a.startsWith('s3:')));
+      expect(s3).toEqual([expect.objectContaining({ Action: 's3:PutObject', Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [bucketId, 'Arn'] }, '/reports/*']] } })]);
+
+      const ses = statements.filter((s) => asArray<string>(s.Action).some((a) => a.startsWith('ses:')));
+      expect(ses).toHaveLength(1);
+      expect(ses[0]!.Action).toBe('ses:SendEmail');
+      const sesResources = asArray<Json>(ses[0]!.Resource).map((r) => JSON.stringify(r));
+      expect(sesResources).toHaveLength(3);
+      expect(sesResources.filter((r) => r.includes(':identity/'))).toEqual([
+        expect.stringContaining(':identity/eig-selection@example.gouv.fr'),
+        expect.stringContaining(':identity/example.gouv.fr'),
+      ]);
+      expect(sesResources.filter((r) => r.includes(':configuration-set/'))).toEqual([
+        expect.stringContaining(logicalId(stack, stack.mail.configurationSet)),
+      ]);
+
+      // SQS: only what Lambda needs to put a failed asynchronous run in the schedules' DLQ.
+      const sqs = statements.filter((s) => asArray<string>(s.Action).some((a) => a.startsWith('sqs:')));
+      expect(actionsOf(sqs)).toEqual(['sqs:SendMessage']);
+      expect(sqs[0]!.Resource).toEqual({ 'Fn::GetAtt': [logicalId(stack, stack.schedules.deadLetterQueue), 'Arn'] });
+
+      const actions = actionsOf(statements);
+      expect(actions.filter((a) => a.endsWith('*'))).toEqual([]);
+      expect(new Set(actions)).toEqual(new Set([
+        'logs:CreateLogStream', 'logs:PutLogEvents', 'sqs:SendMessage', 'secretsmanager:GetSecretValue', 's3:PutObject', 'ses:SendEmail',
+        'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'dynamodb:Query',
+      ]));
+      expect((template.toJSON().Resources[roleId] as Json).Properties.ManagedPolicyArns).toBeUndefined();
+    });
+
     it('each function reads only its own secret', () => {
       const { stack, template } = plain();
       const expected = new Map([
@@ -319,6 +399,7 @@ describe('DsSelectionStack', () => {
         [stack.functions.receiveDsWebhookV2, stack.secrets.dsWebhookV2Secret],
         [stack.functions.ingestDossier, stack.secrets.dsApiToken],
         [stack.functions.reconcileDossiers, stack.secrets.dsApiToken],
+        [stack.functions.runRoundStep, stack.secrets.reviewLinkSecret],
       ]);
       for (const [fn, secret] of expected) {
         const statements = roleStatements(template, functionRoleId(template, logicalId(stack, fn.function)));
@@ -355,12 +436,32 @@ describe('DsSelectionStack', () => {
   });
 
   describe('secrets', () => {
-    it('three secrets; the webhook token is generated by CloudFormation, 48 URL-safe characters', () => {
-      const { template } = plain();
-      template.resourceCountIs('AWS::SecretsManager::Secret', 3);
+    it('four secrets; the webhook token and the review link key are generated by CloudFormation', () => {
+      const { stack, template } = plain();
+      template.resourceCountIs('AWS::SecretsManager::Secret', 4);
       template.hasResourceProperties('AWS::SecretsManager::Secret', {
         GenerateSecretString: Match.objectLike({ PasswordLength: 48, ExcludePunctuation: true }),
       });
+      const reviewLink = (template.toJSON().Resources[logicalId(stack, stack.secrets.reviewLinkSecret)] as Json).Properties;
+      expect(reviewLink.GenerateSecretString).toMatchObject({ PasswordLength: 64, ExcludePunctuation: true, IncludeSpace: false });
+      expect(template.toJSON().Outputs.ReviewLinkSecretArn.Value).toEqual({ Ref: logicalId(stack, stack.secrets.reviewLinkSecret) });
+    });
+  });
+
+  describe('mail', () => {
+    it('an SES configuration set that suppresses bounces and complaints, with reputation metrics and TLS required', () => {
+      const { template } = plain();
+      template.resourceCountIs('AWS::SES::ConfigurationSet', 1);
+      template.hasResourceProperties('AWS::SES::ConfigurationSet', {
+        SuppressionOptions: { SuppressedReasons: ['BOUNCE', 'COMPLAINT'] },
+        ReputationOptions: { ReputationMetricsEnabled: true },
+        DeliveryOptions: { TlsPolicy: 'REQUIRE' },
+      });
+    });
+
+    it('the stage may name its own sender and SES identity; one that does not cover the sender stops synth', () => {
+      expect(() => buildApp({ mailFrom: 'selection@eig.example.gouv.fr', mailFromIdentity: 'example.gouv.fr' })).not.toThrow();
+      expect(() => buildApp({ mailFromIdentity: 'other.gouv.fr' })).toThrow(/mailFromIdentity "other.gouv.fr" does not cover the sender eig-selection@example.gouv.fr/);
     });
   });
 
@@ -429,9 +530,34 @@ describe('DsSelectionStack', () => {
       });
     });
 
+    it('the four round steps: run-round-step with {"step": ...}, Europe/Paris crons outside 02:00-03:00, retried for an hour', () => {
+      const { stack, template } = plain();
+      const schedules = Object.values(template.findResources('AWS::Scheduler::Schedule')) as Json[];
+      const roundFn = { 'Fn::GetAtt': [logicalId(stack, stack.functions.runRoundStep.function), 'Arn'] };
+      const rounds = schedules.filter((s) => JSON.stringify(s.Properties.Target.Arn) === JSON.stringify(roundFn));
+      expect(rounds.map((s) => [s.Properties.ScheduleExpression, JSON.parse(s.Properties.Target.Input as string)]).sort()).toEqual([
+        ['cron(0 8 1 1,3,5,7,9,11 ? *)', { step: 'close-submissions' }],
+        ['cron(0 9 1 1,3,5,7,9,11 ? *)', { step: 'open' }],
+        ['cron(0 9 14 1,3,5,7,9,11 ? *)', { step: 'remind' }],
+        ['cron(0 9 22 1,3,5,7,9,11 ? *)', { step: 'close-selection' }],
+      ]);
+      for (const schedule of rounds) {
+        expect(schedule.Properties).toMatchObject({ ScheduleExpressionTimezone: 'Europe/Paris', FlexibleTimeWindow: { Mode: 'OFF' }, State: 'ENABLED' });
+        expect(schedule.Properties.Target).toMatchObject({
+          RetryPolicy: { MaximumRetryAttempts: 5, MaximumEventAgeInSeconds: 3600 },
+          DeadLetterConfig: { Arn: { 'Fn::GetAtt': [logicalId(stack, stack.schedules.deadLetterQueue), 'Arn'] } },
+        });
+        // One invoker role for the four, allowed to invoke run-round-step only.
+        expect(schedule.Properties.Target.RoleArn).toEqual({ 'Fn::GetAtt': [logicalId(stack, stack.schedules.roles['run-round-step']!), 'Arn'] });
+      }
+      const roundRole = roleStatements(template, logicalId(stack, stack.schedules.roles['run-round-step']!));
+      expect(roundRole.filter((s) => s.Action === 'lambda:InvokeFunction').map((s) => s.Resource)).toEqual([roundFn]);
+    });
+
     it('the scheduler role may only invoke the reconcile function (and report to its DLQ), assumed by the Scheduler for this group only', () => {
       const { stack, template } = plain();
-      const schedule = Object.values(template.findResources('AWS::Scheduler::Schedule'))[0] as Json;
+      const schedule = (Object.values(template.findResources('AWS::Scheduler::Schedule')) as Json[])
+        .find((s) => s.Properties.ScheduleExpression === 'rate(10 minutes)')!;
       const roleId = schedule.Properties.Target.RoleArn['Fn::GetAtt'][0] as string;
       const role = (template.toJSON().Resources[roleId] as Json).Properties;
       expect(role.AssumeRolePolicyDocument.Statement).toEqual([{
@@ -446,10 +572,12 @@ describe('DsSelectionStack', () => {
         { Effect: 'Allow', Action: 'lambda:InvokeFunction', Resource: { 'Fn::GetAtt': [logicalId(stack, stack.functions.reconcileDossiers.function), 'Arn'] } },
         { Effect: 'Allow', Action: 'sqs:SendMessage', Resource: { 'Fn::GetAtt': [logicalId(stack, stack.schedules.deadLetterQueue), 'Arn'] } },
       ]);
-      // No other role may be passed to the Scheduler, and no other role invokes the function.
+      // No other role may be passed to the Scheduler, and no other role invokes a function: one invoker role per scheduled function.
       const invokers = Object.entries(template.findResources('AWS::IAM::Policy') as Record<string, Json>)
         .filter(([, policy]) => asArray<Json>(policy.Properties.PolicyDocument.Statement).some((s) => asArray<string>(s.Action).some((a) => a.startsWith('lambda:Invoke'))));
-      expect(invokers.map(([, policy]) => policy.Properties.Roles)).toEqual([[{ Ref: roleId }]]);
+      expect(invokers.map(([, policy]) => asArray<Json>(policy.Properties.Roles).map((r) => r.Ref as string)).sort()).toEqual(
+        [[roleId], [logicalId(stack, stack.schedules.roles['run-round-step']!)]].sort(),
+      );
     });
 
     it('the schedules\' dead-letter queue is encrypted, kept 14 days, and alarms as soon as it holds a message', () => {
@@ -549,7 +677,7 @@ describe('cdk-nag AwsSolutions', () => {
         }
       }
     }
-    expect(acknowledged.length).toBeGreaterThanOrEqual(9); // 2 APIG4, 3 SMG4, 4 IAM5
+    expect(acknowledged.length).toBeGreaterThanOrEqual(11); // 2 APIG4, 4 SMG4, 5 IAM5
     for (const [ruleId, reason] of acknowledged) {
       expect(reason.length, ruleId).toBeGreaterThan(60);
       // The docs drop the 8-character hash CDK appends to logical ids (StorageTableB43FDCE7 -> StorageTable).

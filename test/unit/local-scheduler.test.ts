@@ -190,6 +190,26 @@ describe('LocalScheduler', () => {
     await scheduler.stop();
   });
 
+  it('passes each schedule its own input (a fresh copy per run), as EventBridge Scheduler does', async () => {
+    const open: ScheduleDefinition = { ...every10, name: 'round-open', expression: 'cron(0 9 1 1,3,5,7,9,11 ? *)', input: { step: 'open' } };
+    const remind: ScheduleDefinition = { ...every10, name: 'round-remind', expression: 'cron(0 9 14 1,3,5,7,9,11 ? *)', input: { step: 'remind' } };
+    const received: unknown[] = [];
+    const { clock, scheduler, calls } = setup({
+      schedules: [open, remind], start: '2026-02-27T12:00:00Z',
+      handler: async (event) => {
+        received.push(structuredClone(event));
+        (event as Record<string, unknown>).step = 'changed'; // must not reach the next run
+      },
+    });
+    scheduler.start();
+    await clock.advanceTo('2026-03-15T00:00:00Z');
+    expect(calls.map((c) => c.at)).toEqual(['2026-03-01T08:00:00.000Z', '2026-03-14T08:00:00.000Z']);
+    expect(await scheduler.runNow('round-open')).toMatchObject({ ok: true, trigger: 'manual' });
+    await scheduler.stop();
+    expect(received).toEqual([{ step: 'open' }, { step: 'remind' }, { step: 'open' }]);
+    expect(open.input).toEqual({ step: 'open' });
+  });
+
   it('refuses a schedule whose function has no handler', () => {
     expect(() => new LocalScheduler({ schedules: [every10], handlers: {} })).toThrow(/no handler for reconcile-dossiers/);
   });

@@ -1,0 +1,38 @@
+import { z } from 'zod';
+import { nonEmpty, secret } from './env.ts';
+import { RoundIdSchema } from './rounds.ts';
+
+/**
+ * The environment of run-round-step. The shared variables use the validators of schemas/env.ts,
+ * so a table name or a secret is read the same way by every function.
+ */
+export const RoundStepEnvSchema = z
+  .object({
+    TABLE_NAME: nonEmpty,
+    /** Where the selection reports go (`reports/<round>/`). */
+    BUCKET_NAME: nonEmpty,
+    /** Base URL of the review page the personal links in the mails point to. */
+    REVIEW_PAGE_URL: z.url('must be the base URL of the review page, e.g. https://xyz.execute-api.eu-west-3.amazonaws.com/'),
+    /** Overrides the sender of schemas/rounds-config.json (`mailFrom`), e.g. per stage. */
+    MAIL_FROM: z.email('must be an email address (an SES-verified identity)').optional(),
+    /** The SES configuration set every mail goes through (bounce and complaint suppression, events). */
+    SES_CONFIGURATION_SET: nonEmpty.optional(),
+  })
+  .and(secret('REVIEW_LINK_SECRET'));
+export type RoundStepEnv = z.infer<typeof RoundStepEnvSchema>;
+
+export const ROUND_STEPS = ['open', 'close-submissions', 'remind', 'close-selection'] as const;
+
+/**
+ * What EventBridge Scheduler sends (`{"step": "open"}`, infra/schedules.ts), or staff invoking
+ * the function by hand: `{"step": "close-selection", "round": "2026-03", "dryRun": true,
+ * "actor": "staff:jdupont"}`. Without `round`, the step picks its round (functions/core/rounds/README.md).
+ */
+export const RoundStepEventSchema = z.strictObject({
+  step: z.enum(ROUND_STEPS, { error: `step must be one of ${ROUND_STEPS.join(', ')}` }),
+  round: RoundIdSchema.optional(),
+  dryRun: z.boolean({ error: 'dryRun must be true or false' }).default(false),
+  /** Who asks: `schedule` (the default) or `staff:<name>` (the staff member's IAM principal); kept in the audit record, never logged. */
+  actor: z.string().regex(/^(schedule|staff:\S{1,200})$/, 'actor must be "schedule" or "staff:<name>"').default('schedule'),
+});
+export type RoundStepEvent = z.output<typeof RoundStepEventSchema>;
