@@ -3,6 +3,7 @@ import middy from '@middy/core';
 import { z } from 'zod';
 import { RoundStepEnvSchema, RoundStepEventSchema } from '#schemas/round-step-env';
 import { InvalidScheduleEventError } from '#core/errors';
+import { RoundStepIncompleteError } from '#core/rounds/errors';
 import { RoundStepRefusedError, runRoundStep, summaryOf, type RoundStepDependencies, type RoundStepResult } from '#core/rounds/run-round-step';
 import { createDocumentClient } from '#adapters/dynamodb/client';
 import { DynamoDossierRepository } from '#adapters/dynamodb/dossier-repository';
@@ -41,11 +42,6 @@ const dependencies: Promise<RoundStepDependencies> = resolveSecret(env, 'REVIEW_
   clock: { now: () => new Date() },
   reviewLinks: { baseUrl: env.REVIEW_PAGE_URL, secret },
 }));
-
-/** Some mails of the step could not be sent (SES refused or failed): the next run of the step sends them. */
-export class RoundStepIncompleteError extends Error {
-  override name = 'RoundStepIncompleteError';
-}
 
 async function runStep(event: unknown): Promise<RoundStepResult> {
   const parsed = RoundStepEventSchema.safeParse(event);

@@ -45,6 +45,14 @@ export interface RunningLocalStack {
   stop(): Promise<void>;
 }
 
+/** One line on what a scheduled run did: reconciliations queue messages, round steps change a round. */
+function describeRun(result: unknown): string {
+  const { queued, changed, roundId, status } = (result ?? {}) as { queued?: number; changed?: boolean; roundId?: string | null; status?: string | null };
+  if (queued !== undefined) return `${queued} message(s) queued`;
+  if (changed !== undefined) return `round ${roundId ?? '-'} ${changed ? `now ${status}` : `unchanged (${status ?? 'no round'})`}`;
+  return 'done';
+}
+
 export class PortInUseError extends Error {
   override name = 'PortInUseError';
 }
@@ -143,7 +151,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Runni
     const scheduledFunctions = [...new Set(SCHEDULES.map((s) => s.functionName))];
     const scheduler = new LocalScheduler({
       handlers: Object.fromEntries(await Promise.all(scheduledFunctions.map(async (name) => [name, await importHandler<ScheduledHandler>(name)]))),
-      onRun: (run) => log(`${run.schedule}: ${run.ok ? `${(run.result as { queued?: number }).queued ?? 0} message(s) queued` : `failed (${run.error?.name})`}`),
+      onRun: (run) => log(`${run.schedule}: ${run.ok ? describeRun(run.result) : `failed (${run.error?.name})`}`),
     });
     scheduler.start();
     cleanups.push(() => scheduler.stop());

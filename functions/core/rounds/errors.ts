@@ -31,3 +31,8 @@ export class ReviewerImportError extends Error {
     super(`reviewer file rejected, nothing imported:\n${issues.map((i) => `  line ${i.line}: ${i.message}`).join('\n')}`);
   }
 }
+
+/** Some mails of the step could not be sent (SES refused or failed): the next run of the step sends them. */
+export class RoundStepIncompleteError extends Error {
+  override name = 'RoundStepIncompleteError';
+}
