@@ -3,17 +3,28 @@ import { isAbsolute, resolve } from 'node:path';
 import { CloudFormationClient, DescribeStacksCommand, type Stack } from '@aws-sdk/client-cloudformation';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { S3Client } from '@aws-sdk/client-s3';
+import type { SESv2Client } from '@aws-sdk/client-sesv2';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import { createDocumentClient } from '#adapters/dynamodb/client';
 import { DynamoDossierRepository } from '#adapters/dynamodb/dossier-repository';
+import { DynamoRoundDossiers } from '#adapters/dynamodb/round-dossiers';
+import { DynamoRoundRepository } from '#adapters/dynamodb/round-repository';
 import { DsGraphqlClient } from '#adapters/ds-api/graphql-client';
 import { createS3Client } from '#adapters/s3/client';
 import { S3AttachmentStore } from '#adapters/s3/attachment-store';
+import { S3ReportStore } from '#adapters/s3/report-store';
+import { createSesClient } from '#adapters/ses/client';
+import { SesMailer } from '#adapters/ses/mailer';
 import { createSqsClient } from '#adapters/sqs/client';
 import { SqsIngestQueue } from '#adapters/sqs/ingest-queue';
+import type { Mailer } from '#core/rounds/ports';
+import type { RoundStepDependencies } from '#core/rounds/run-round-step';
+import type { ReviewLinkSettings } from '#core/rounds/review-links';
 import { DEFAULT_DS_API_URL } from '#schemas/env';
+import type { RoundsConfig } from '#schemas/rounds';
+import { ROUNDS_CONFIG } from '#shared/rounds-config';
 import { StackOutputsSchema, type StackOutputs } from '#infra/stack-outputs';
 import { StageConfigSchema, type StageConfig } from '#infra/stage-config';
 import { StackUnreachableError, UsageError } from './errors.ts';
@@ -54,6 +65,20 @@ export interface Connection {
   files: S3AttachmentStore;
   sqs: SQSClient;
   ingestQueue: SqsIngestQueue;
+  /** The round records (rounds, reviewers, assignments, reviews, decisions, audit), in the same table. */
+  rounds: DynamoRoundRepository;
+  /** The dossiers of a round, every page. */
+  roundDossiers: DynamoRoundDossiers;
+  reports: S3ReportStore;
+  /** schemas/rounds-config.json, with the stage's sender (infra/stages/<name>.json `mailFrom`) when it has one. */
+  roundsConfig: RoundsConfig;
+  /**
+   * What a round step needs, as run-round-step has it: the same repositories, SES (the local
+   * engine, or the stage's SES with its configuration set when the stack outputs it), and the
+   * review link settings (for a stage, the key is read from the ReviewLinkSecretArn secret).
+   * `wrapMailer` lets the command count the mails as they go (its progress bar).
+   */
+  roundStepDependencies(wrapMailer?: (mailer: Mailer) => Mailer): Promise<RoundStepDependencies>;
   /**
    * The DS API as the stack sees it, resolved on demand (for a stage it reads the token
    * secret, which only `sync` needs). `demarches` overrides the configured démarches.
@@ -189,16 +214,42 @@ export async function connect(globals: GlobalOptions, io: CliIo): Promise<Connec
   const documentClient: DynamoDBDocumentClient = createDocumentClient(clientOptions(local?.endpoints.dynamodb));
   const s3: S3Client = createS3Client(clientOptions(local?.endpoints.s3), io.env);
   const sqs: SQSClient = createSqsClient(clientOptions(local?.endpoints.sqs));
+  // Only the round steps send mail: the SES client is created when one asks for it.
+  let ses: SESv2Client | undefined;
+  const dossiers = new DynamoDossierRepository({ client: documentClient, tableName: outputs.TableName });
+  const rounds = new DynamoRoundRepository({ client: documentClient, tableName: outputs.TableName });
+  const roundDossiers = new DynamoRoundDossiers({ dossiers });
+  const reports = new S3ReportStore({ client: s3, bucket: outputs.BucketName });
+  const roundsConfig: RoundsConfig = { ...ROUNDS_CONFIG, mailFrom: stack.stageConfig?.mailFrom ?? ROUNDS_CONFIG.mailFrom };
   const onRetry = (notice: { operationName: string; attempt: number; delayMs: number; reason: string }) => {
     io.stderr.write(`DS ${notice.operationName}: attempt ${notice.attempt} failed (${notice.reason}), retrying in ${(notice.delayMs / 1000).toFixed(1)} s\n`);
   };
   return {
     stack,
     outputs,
-    dossiers: new DynamoDossierRepository({ client: documentClient, tableName: outputs.TableName }),
+    dossiers,
     files: new S3AttachmentStore({ client: s3, bucket: outputs.BucketName }),
     sqs,
     ingestQueue: new SqsIngestQueue({ client: sqs, queueUrl: outputs.IngestQueueUrl }),
+    rounds,
+    roundDossiers,
+    reports,
+    roundsConfig,
+    async roundStepDependencies(wrapMailer = (mailer) => mailer) {
+      const reviewLinks = await reviewLinkSettings(stack, region);
+      ses ??= createSesClient(clientOptions(local?.endpoints.ses));
+      const configurationSetName = local ? undefined : stack.rawOutputs[MAIL_CONFIGURATION_SET_OUTPUT];
+      const mailer = new SesMailer({ client: ses, from: roundsConfig.mailFrom, ...(configurationSetName ? { configurationSetName } : {}) });
+      return {
+        rounds,
+        dossiers: roundDossiers,
+        mailer: wrapMailer(mailer),
+        reports,
+        config: roundsConfig,
+        clock: { now: () => new Date() },
+        reviewLinks,
+      };
+    },
     async ds(demarches) {
       const { url, token } = local
         ? { url: local.dsApiUrl, token: local.dsApiToken }
@@ -215,8 +266,48 @@ export async function connect(globals: GlobalOptions, io: CliIo): Promise<Connec
       documentClient.destroy();
       s3.destroy();
       sqs.destroy();
+      ses?.destroy();
     },
   };
+}
+
+/**
+ * The stack output naming the SES configuration set run-round-step sends through (bounces and
+ * complaints then suppress addresses). Optional: without it, mails sent from the CLI skip the set.
+ */
+export const MAIL_CONFIGURATION_SET_OUTPUT = 'MailConfigurationSetName';
+
+/**
+ * Where the links in the reviewers' mails point, and the key that signs them: the very settings
+ * of the stack's run-round-step, so a link mailed by the CLI opens the stack's review page.
+ * Local: `reviewPageUrl` and `reviewLinkSecret` of stack.json. Stage: ApiUrl and the secret
+ * of the ReviewLinkSecretArn output.
+ */
+async function reviewLinkSettings(stack: ResolvedStack, region: string): Promise<ReviewLinkSettings> {
+  const { outputs } = stack;
+  if (outputs.local) {
+    const secret = outputs.local.reviewLinkSecret;
+    if (!secret) {
+      throw new StackUnreachableError(`${stack.description} gives no review link secret (local.reviewLinkSecret): restart the local stack with \`npm start\``);
+    }
+    return { baseUrl: outputs.local.reviewPageUrl ?? outputs.ApiUrl, secret };
+  }
+  const arn = outputs.ReviewLinkSecretArn;
+  if (!arn) throw new StackUnreachableError(`stack ${stackNameOf(outputs.stage)} has no ReviewLinkSecretArn output: redeploy it`);
+  const secret = await readSecret(arn, region);
+  if (!secret) throw new StackUnreachableError(`the review link secret ${arn} is empty: redeploy the stack (CloudFormation generates it)`);
+  return { baseUrl: outputs.ApiUrl, secret };
+}
+
+/** A Secrets Manager secret's string, trimmed ('' when it has none). */
+async function readSecret(arn: string, region: string): Promise<string> {
+  const secrets = new SecretsManagerClient({ region });
+  try {
+    const { SecretString } = await secrets.send(new GetSecretValueCommand({ SecretId: arn }));
+    return SecretString?.trim() ?? '';
+  } finally {
+    secrets.destroy();
+  }
 }
 
 /** Local: what the stack runs with; stage: a `DemarcheNumbers` output (comma-separated) if the stack has one, else the stage file. */
@@ -230,15 +321,9 @@ function configuredDemarches(stack: ResolvedStack): number[] {
 async function readDsToken(outputs: StackOutputs, region: string): Promise<string> {
   const arn = outputs.DsApiTokenSecretArn;
   if (!arn) throw new StackUnreachableError(`stack ${stackNameOf(outputs.stage)} has no DsApiTokenSecretArn output: redeploy it`);
-  const secrets = new SecretsManagerClient({ region });
-  try {
-    const { SecretString } = await secrets.send(new GetSecretValueCommand({ SecretId: arn }));
-    const token = SecretString?.trim();
-    if (!token) {
-      throw new StackUnreachableError(`the DS API token secret is empty: fill it with "aws secretsmanager put-secret-value --secret-id ${arn} --secret-string TOKEN"`);
-    }
-    return token;
-  } finally {
-    secrets.destroy();
+  const token = await readSecret(arn, region);
+  if (!token) {
+    throw new StackUnreachableError(`the DS API token secret is empty: fill it with "aws secretsmanager put-secret-value --secret-id ${arn} --secret-string TOKEN"`);
   }
+  return token;
 }

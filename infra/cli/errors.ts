@@ -1,5 +1,7 @@
 import { CommanderError } from 'commander';
 import { ConfigurationError, DsAuthorizationError } from '#core/errors';
+import { ReviewerImportError } from '#core/rounds/errors';
+import { RoundStepRefusedError } from '#core/rounds/run-round-step';
 import { InvalidCursorError } from '#adapters/dynamodb/dossier-repository';
 
 /**
@@ -17,6 +19,8 @@ export const EXIT_CODES = {
   usage: 4,
   /** Some of the work failed (a file whose MD5 does not match, messages not queued); the rest was done. */
   partialFailure: 5,
+  /** Refused: the round is not in the phase the command needs (a step asked too early, a report of an open round). */
+  refused: 6,
 } as const;
 export type ExitCode = (typeof EXIT_CODES)[keyof typeof EXIT_CODES];
 
@@ -25,9 +29,11 @@ Exit codes:
   0  ok
   1  unexpected error
   2  stack unreachable or bad configuration (local stack not running, AWS credentials, stage not found)
-  3  not found (no such dossier, empty round)
-  4  invalid usage (unknown command or option, bad value)
-  5  partial failure (some files or messages failed; the rest was done)`;
+  3  not found (no such dossier, empty round, round not opened)
+  4  invalid usage (unknown command or option, bad value, a reviewer file with wrong lines)
+  5  partial failure (some files or messages failed; the rest was done)
+  6  refused: the round is not in the phase the command needs (a step asked too early, a report
+     before the selection is closed); nothing was changed`;
 
 /** An error the CLI expects, with the exit code it means; its message is shown as is. */
 export class CliError extends Error {
@@ -65,6 +71,14 @@ export class PartialFailureError extends CliError {
   }
 }
 
+/** The round is not in the phase the command needs; nothing was changed. */
+export class RefusedError extends CliError {
+  override name = 'RefusedError';
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, EXIT_CODES.refused, options);
+  }
+}
+
 export interface ExplainedError {
   exitCode: ExitCode;
   /** What to print on stderr; undefined when it has been printed already (commander's own messages). */
@@ -88,6 +102,8 @@ export function explainError(error: unknown): ExplainedError {
     return { exitCode: error.exitCode === 0 ? EXIT_CODES.ok : EXIT_CODES.usage };
   }
   if (error instanceof InvalidCursorError) return { exitCode: EXIT_CODES.usage, message: error.message };
+  if (error instanceof ReviewerImportError) return { exitCode: EXIT_CODES.usage, message: error.message };
+  if (error instanceof RoundStepRefusedError) return { exitCode: EXIT_CODES.refused, message: `refused: ${error.message}` };
   if (error instanceof ConfigurationError || error instanceof DsAuthorizationError) {
     return { exitCode: EXIT_CODES.unreachable, message: error.message };
   }

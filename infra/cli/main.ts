@@ -5,6 +5,9 @@ import { registerDlqCommands } from './dlq.ts';
 import { registerDossierCommands } from './dossiers.ts';
 import { EXIT_CODES_HELP, explainError, type ExitCode } from './errors.ts';
 import { processIo, type CliIo } from './output.ts';
+import { registerReportCommand } from './report.ts';
+import { registerReviewerCommands } from './reviewers.ts';
+import { registerReviewCommands } from './reviews.ts';
 import { registerRoundCommands } from './rounds.ts';
 import { registerSyncCommand } from './sync.ts';
 
@@ -22,7 +25,7 @@ Which stack:
 export function buildProgram(context: CommandContext): Command {
   const { io } = context;
   const program = new Command('ds-selection')
-    .description('Staff CLI of ds-selection: dossiers and their files, backfill from DS, dead letters, rounds.')
+    .description('Staff CLI of ds-selection: dossiers and their files, backfill from DS, dead letters, rounds, reviewers, reviews and the selection report.')
     .option('--stage <name>', 'talk to the deployed stage DsSelection-<name> (default: the local stack)')
     .option('--data-dir <dir>', 'local stack data folder holding stack.json (default: $DATA_DIR or .data)')
     .option('--region <region>', 'AWS region (default: AWS_REGION, else the stage file infra/stages/<name>.json)')
@@ -37,6 +40,8 @@ export function buildProgram(context: CommandContext): Command {
       'npx ds-selection dossiers list --round 2026-03',
       'npx ds-selection dossiers show 23456789 --json',
       'npx ds-selection --stage prod sync --since 2026-03-01',
+      'npx ds-selection rounds close-submissions --round 2026-03 --dry-run',
+      'npx ds-selection report --round 2026-03 --out ./selection-2026-03',
     )}`)
     .addHelpText('afterAll', EXIT_CODES_HELP);
   registerDossierCommands(program, context);
@@ -44,6 +49,9 @@ export function buildProgram(context: CommandContext): Command {
   registerSyncCommand(program, context);
   registerDlqCommands(program, context);
   registerRoundCommands(program, context);
+  registerReviewerCommands(program, context);
+  registerReviewCommands(program, context);
+  registerReportCommand(program, context);
   return program;
 }
 

@@ -1,16 +1,23 @@
-import type { Command } from 'commander';
+import { userInfo } from 'node:os';
+import { InvalidArgumentError, type Command } from 'commander';
 import { DOSSIER_STATUSES, type DossierRecord, type DossierStatus } from '#core/dossier';
 import { UNASSIGNED_ROUND } from '#core/round';
-import { NotFoundError } from './errors.ts';
+import { ROUND_PHASES, ROUND_STATUSES, type DecisionRecord, type RoundRecord, type RoundStatus, type RoundStep } from '#core/rounds/model';
+import type { Mailer } from '#core/rounds/ports';
+import { runRoundStep, type RoundStepResult } from '#core/rounds/run-round-step';
+import { RoundIdSchema } from '#schemas/rounds';
+import { NotFoundError, PartialFailureError } from './errors.ts';
 import { examples, withConnection, type CommandContext } from './context.ts';
 import { dossierTable, type DossierSummaryView } from './dossier-views.ts';
 import { collectPages, listDossiers, summarize } from './dossiers.ts';
-import { formatTable, plural, writeJson, writeLines } from './output.ts';
+import { formatTable, plural, truncate, writeJson, writeLines, type CliIo } from './output.ts';
+import { ProgressBar } from './progress.ts';
 
 /*
- * Read-only for now. Rounds have no records of their own yet: a round is the set of dossiers
- * deposited in it (DossierRecord.round), read through the status index (gsi2), never by a Scan.
- * The round steps (open, close-submissions, remind, close-selection) come with the round records.
+ * Rounds: `list` and `show` read the dossiers deposited in each round (DossierRecord.round,
+ * through the status index, never a Scan) with the round's record when it has been opened; the
+ * four steps (open, close-submissions, remind, close-selection) run functions/core/rounds
+ * runRoundStep, the very use case the scheduled run-round-step Lambda runs, on the same records.
  */
 
 export type StatusCounts = Record<DossierStatus, number>;
@@ -19,52 +26,179 @@ export interface RoundView {
   round: string;
   total: number;
   byStatus: StatusCounts;
+  /** The round's phase (open, reviewing, closed) once it has been opened; absent before. */
+  phase?: RoundStatus;
 }
 
 export interface RoundDetailView extends RoundView {
+  /** The round's record (dates, capacity, criteria) once it has been opened. */
+  record?: RoundRecord;
   dossiers: DossierSummaryView[];
 }
+
+export const ROUND_STEPS: readonly RoundStep[] = ['open', 'close-submissions', 'remind', 'close-selection'];
+
+/** `--round`: the year and an odd opening month (a round id), checked before anything runs (exit 4). */
+export function parseRoundId(value: string): string {
+  const parsed = RoundIdSchema.safeParse(value);
+  if (!parsed.success) throw new InvalidArgumentError('must be a round id: the year and an opening month (01, 03, 05, 07, 09, 11), e.g. 2026-03');
+  return parsed.data;
+}
+
+/** Who asks, for the audit record: `staff:<OS user>` (whitespace replaced, as the Lambda's actor rule wants). */
+export function staffActor(io: Pick<CliIo, 'env'>): string {
+  let name: string | undefined;
+  try {
+    name = userInfo().username;
+  } catch {
+    // No passwd entry (some containers): the environment may still say.
+  }
+  name ||= io.env.USER || io.env.LOGNAME || io.env.USERNAME || 'unknown';
+  return `staff:${name.replace(/\s+/g, '_').slice(0, 200)}`;
+}
+
+interface StepDescription {
+  summary: string;
+  description: string;
+  examples: string[];
+}
+
+const STEP_HELP: Record<RoundStep, StepDescription> = {
+  open: {
+    summary: 'open a round: create its record with the capacity, reviewers per dossier and criteria of the configuration',
+    description: 'open a round: create its record (phase open) with the capacity in EIG posts, reviewers per dossier and criteria of '
+      + 'schemas/rounds-config.json, copied so that later edits do not change it. Default round: the current one (Paris time). '
+      + 'Refused (exit 6) while another round is still open. Opening a round that exists changes nothing (exit 0).',
+    examples: ['ds-selection rounds open --dry-run', 'ds-selection rounds open --round 2026-03', 'ds-selection --stage prod rounds open --json'],
+  },
+  'close-submissions': {
+    summary: 'close submissions: assign reviewers to every valid dossier and mail each reviewer their link',
+    description: 'close submissions: open → reviewing. Assigns reviewersPerDossier active reviewers to every valid dossier of the round '
+      + '(stored or files_pending), balancing the load and never a reviewer whose conflicts hold the administration\'s SIRET; sets the '
+      + 'review deadline (now + reviewDays); mails each reviewer once with a personal link to the review page. Default round: the oldest open one. '
+      + 'Run again, it sends only the mails a failed run left unsent.',
+    examples: [
+      'ds-selection rounds close-submissions --round 2026-03 --dry-run',
+      'ds-selection rounds close-submissions --round 2026-03',
+      'ds-selection rounds close-submissions --dry-run --json | jq .plan.shortfalls',
+    ],
+  },
+  remind: {
+    summary: 'remind reviewers who have unfinished reviews (at most once per reviewer and day)',
+    description: 'remind: mails every reviewer who has assigned dossiers without their review, at most once per reviewer and Paris day; '
+      + 'the round stays reviewing. Default: every reviewing round. Nothing is sent once the deadline is more than 7 days past.',
+    examples: ['ds-selection rounds remind --dry-run', 'ds-selection rounds remind --round 2026-03'],
+  },
+  'close-selection': {
+    summary: 'close the selection: rank, decide, write the report to S3 and mail it to staff',
+    description: 'close the selection: reviewing → closed. Ranks the dossiers by weighted mean score (reviews with a declared conflict not '
+      + 'counted), selects in rank order while the capacity in EIG posts allows and the score reaches minimumScore, waitlists the next '
+      + 'waitlistSize, marks the rest not_selected; writes the decisions and the report (JSON + CSV, reports/<round>/ in the bucket) and '
+      + 'mails the staff once. Default round: the oldest reviewing one. See the decisions with `ds-selection report --round R`.',
+    examples: [
+      'ds-selection rounds close-selection --round 2026-03 --dry-run',
+      'ds-selection rounds close-selection --round 2026-03',
+      'ds-selection report --round 2026-03 --out ./selection-2026-03',
+    ],
+  },
+};
 
 export function registerRoundCommands(program: Command, context: CommandContext): void {
   const rounds = program
     .command('rounds')
-    .description('the bimonthly rounds, as the dossiers deposited in them (read-only)');
+    .description('the bimonthly rounds: their dossiers and phases, and the four steps that move them (open, close-submissions, remind, close-selection)');
 
   rounds
     .command('list')
-    .description('list the rounds that have dossiers, with their counts per status')
-    .option('--json', 'print a JSON array of { round, total, byStatus }')
+    .description('list the rounds (those with dossiers, and those opened), with their phase and their dossiers per status')
+    .option('--json', 'print a JSON array of { round, total, byStatus, phase? }')
     .addHelpText('after', examples('ds-selection rounds list', 'ds-selection rounds list --json'))
     .action(async (options: { json?: boolean }, command: Command) => {
-      await withConnection(context, command, async ({ dossiers: repository }) => {
-        const perStatus = await Promise.all(DOSSIER_STATUSES.map((status) => collectPages((page) => repository.listByStatus(status, page))));
-        const views = roundViews(perStatus.flat());
+      await withConnection(context, command, async ({ dossiers: repository, rounds: roundRepository }) => {
+        const [perStatus, records] = await Promise.all([
+          Promise.all(DOSSIER_STATUSES.map((status) => collectPages((page) => repository.listByStatus(status, page)))),
+          roundRepository.listRounds(),
+        ]);
+        const views = withPhases(roundViews(perStatus.flat()), records);
         if (options.json) {
           writeJson(context.io, views);
           return;
         }
         if (views.length > 0) writeLines(context.io.stdout, roundTable(views));
-        context.io.stderr.write(`${plural(views.length, 'round')} with dossiers\n`);
+        context.io.stderr.write(`${plural(views.length, 'round')}\n`);
       });
     });
 
   rounds
     .command('show')
-    .description('show the dossiers of one round, grouped by status')
+    .description('show one round: its phase, dates and settings once opened, and its dossiers grouped by status')
     .argument('<round>', 'the round, e.g. 2026-03 (rounds open in January, March, May, July, September, November), or "unassigned"')
-    .option('--json', 'print { round, total, byStatus, dossiers }')
+    .option('--json', 'print { round, total, byStatus, phase?, record?, dossiers }')
     .addHelpText('after', examples('ds-selection rounds show 2026-03', 'ds-selection rounds show 2026-03 --json | jq \'.dossiers[] | select(.status == "invalid")\''))
     .action(async (round: string, options: { json?: boolean }, command: Command) => {
-      await withConnection(context, command, async ({ dossiers: repository }) => {
-        const records = await listDossiers(repository, { round });
-        if (records.length === 0) throw new NotFoundError(`no dossier in round ${round}`);
-        const [view] = roundViews(records) as [RoundView];
+      await withConnection(context, command, async ({ dossiers: repository, rounds: roundRepository }) => {
+        const [records, record] = await Promise.all([
+          listDossiers(repository, { round }),
+          round === UNASSIGNED_ROUND ? undefined : roundRepository.getRound(round),
+        ]);
+        if (records.length === 0 && !record) throw new NotFoundError(`no dossier in round ${round}, and the round has not been opened`);
+        const [view] = records.length > 0
+          ? withPhases(roundViews(records), record ? [record] : [])
+          : [{ round, total: 0, byStatus: emptyCounts(), ...(record ? { phase: record.status } : {}) }];
         const rows = await summarize(repository, records);
+        const detail: RoundDetailView = { ...(view as RoundView), ...(record ? { record } : {}), dossiers: rows };
         if (options.json) {
-          writeJson(context.io, { ...view, dossiers: rows } satisfies RoundDetailView);
+          writeJson(context.io, detail);
           return;
         }
-        writeLines(context.io.stdout, roundDetailLines(view, rows));
+        writeLines(context.io.stdout, roundDetailLines(view as RoundView, rows, record));
+      });
+    });
+
+  for (const step of ROUND_STEPS) registerStepCommand(rounds, context, step);
+}
+
+function registerStepCommand(rounds: Command, context: CommandContext, step: RoundStep): void {
+  const help = STEP_HELP[step];
+  rounds
+    .command(step)
+    .summary(help.summary)
+    .description(`${help.description}\n\nEvery step is idempotent (run twice, it changes and sends nothing more) and writes an audit record `
+      + 'with you as the actor (staff:<OS user>). Try it with --dry-run first: it prints the plan and writes nothing.')
+    .option('--round <round>', 'the round, e.g. 2026-03 (default: the step\'s own choice, see above)', parseRoundId)
+    .option('--dry-run', 'compute and print the plan: nothing written, no mail sent, no audit record')
+    .option('--json', 'print the result { step, roundId, dryRun, changed, status, summary, plan?, rounds? }')
+    .addHelpText('after', examples(...help.examples))
+    .action(async (options: { round?: string; dryRun?: boolean; json?: boolean }, command: Command) => {
+      await withConnection(context, command, async (connection) => {
+        const progress = new ProgressBar(context.io.stderr, { label: `${step}: mails sent` });
+        let sent = 0;
+        const counting = (mailer: Mailer): Mailer => ({
+          async send(message) {
+            const id = await mailer.send(message);
+            progress.update(++sent);
+            return id;
+          },
+        });
+        const deps = await connection.roundStepDependencies(counting);
+        const request = { step, actor: staffActor(context.io), dryRun: options.dryRun === true, ...(options.round ? { roundId: options.round } : {}) };
+        let result: RoundStepResult;
+        try {
+          result = await runRoundStep(request, deps);
+        } finally {
+          progress.finish();
+        }
+        if (options.json) writeJson(context.io, result);
+        else {
+          const emails = result.plan?.assignments ? new Map((await connection.rounds.listReviewers()).map((r) => [r.id, r.email])) : new Map<string, string>();
+          writeLines(context.io.stdout, stepResultLines(result, emails));
+        }
+        const failures = Number(result.summary.mailFailures ?? 0);
+        if (failures > 0) {
+          throw new PartialFailureError(
+            `${step}: ${plural(failures, 'mail')} not sent (SES refused or failed them); run the step again: it sends only those`,
+          );
+        }
       });
     });
 }
@@ -87,20 +221,139 @@ export function roundViews(dossiers: DossierRecord[]): RoundView[] {
 
 const roundOrder = (round: string) => (round === UNASSIGNED_ROUND ? 1 : 0);
 
+/** Adds each round's phase from its record, and the rounds opened that have no dossier yet; in round order, `unassigned` last. */
+export function withPhases(views: RoundView[], records: RoundRecord[]): RoundView[] {
+  const phases = new Map(records.map((record) => [record.id, record.status]));
+  const byRound = new Map(views.map((view) => [view.round, view]));
+  for (const record of records) {
+    if (!byRound.has(record.id)) byRound.set(record.id, { round: record.id, total: 0, byStatus: emptyCounts() });
+  }
+  return [...byRound.values()]
+    .map((view) => {
+      const phase = phases.get(view.round);
+      return phase ? { ...view, phase } : view;
+    })
+    .sort((a, b) => roundOrder(a.round) - roundOrder(b.round) || a.round.localeCompare(b.round));
+}
+
 export function roundTable(views: RoundView[]): string[] {
   return formatTable(
-    [{ header: 'ROUND' }, { header: 'TOTAL', align: 'right' }, ...DOSSIER_STATUSES.map((status) => ({ header: status.toUpperCase(), align: 'right' as const }))],
-    views.map((view) => [view.round, String(view.total), ...DOSSIER_STATUSES.map((status) => String(view.byStatus[status]))]),
+    [
+      { header: 'ROUND' },
+      { header: 'PHASE' },
+      { header: 'TOTAL', align: 'right' },
+      ...DOSSIER_STATUSES.map((status) => ({ header: status.toUpperCase(), align: 'right' as const })),
+    ],
+    views.map((view) => [view.round, view.phase ?? '-', String(view.total), ...DOSSIER_STATUSES.map((status) => String(view.byStatus[status]))]),
   );
 }
 
-export function roundDetailLines(view: RoundView, rows: DossierSummaryView[]): string[] {
+export function roundDetailLines(view: RoundView, rows: DossierSummaryView[], record?: RoundRecord): string[] {
   const counts = DOSSIER_STATUSES.filter((status) => view.byStatus[status] > 0).map((status) => `${view.byStatus[status]} ${status}`);
-  const lines = [`Round ${view.round}: ${plural(view.total, 'dossier')} (${counts.join(', ')})`];
+  const lines = [`Round ${view.round}: ${plural(view.total, 'dossier')}${counts.length > 0 ? ` (${counts.join(', ')})` : ''}`];
+  lines.push(...(record ? roundRecordLines(record) : view.round === UNASSIGNED_ROUND ? [] : ['  phase           not opened (ds-selection rounds open --round ' + view.round + ')']));
   for (const status of DOSSIER_STATUSES) {
     const ofStatus = rows.filter((row) => row.status === status);
     if (ofStatus.length === 0) continue;
     lines.push('', `${status} (${ofStatus.length})`, ...dossierTable(ofStatus).map((line) => `  ${line}`));
   }
   return lines;
+}
+
+/** The record of an opened round, field by field. */
+export function roundRecordLines(record: RoundRecord): string[] {
+  const field = (name: string, value: string | number | null) => `  ${name.padEnd(16)}${value === null || value === '' ? '-' : String(value)}`;
+  return [
+    field('phase', record.status),
+    field('opened', record.openedAt),
+    field('submissions', record.submissionsClosedAt ? `closed ${record.submissionsClosedAt}` : 'open'),
+    field('reviews due', record.reviewDeadline),
+    field('selection', record.selectionClosedAt ? `closed ${record.selectionClosedAt}` : 'open'),
+    field('capacity', `${plural(record.capacityPosts, 'EIG post')}, ${plural(record.reviewersPerDossier, 'reviewer')} per dossier`),
+    field('criteria', record.criteria.map((criterion) => `${criterion.id} ×${criterion.weight}`).join(', ')),
+  ];
+}
+
+/** The phase a step moves a round from, to reach `status` (none for a round `open` creates). */
+function previousPhase(status: RoundStatus): RoundStatus | 'none' {
+  return ROUND_STATUSES.find((candidate) => ROUND_PHASES[candidate].next === status) ?? 'none';
+}
+
+/** `mailsAlreadySent` → `mails already sent`. */
+export function humanize(key: string): string {
+  return key.replace(/([a-z0-9])([A-Z])/g, '$1 $2').toLowerCase();
+}
+
+/**
+ * What a step did (or, dry, would do), for a person: the round and its phase, the step's counts,
+ * and for a dry run the plan (assignments by reviewer email when known, shortfalls, decisions).
+ */
+export function stepResultLines(result: RoundStepResult, reviewerEmails: ReadonlyMap<string, string> = new Map()): string[] {
+  const where = result.roundId ? `round ${result.roundId}` : `${plural(result.rounds?.length ?? 0, 'reviewing round')}`;
+  const lines = [`${result.step} ${where}${result.dryRun ? ' (dry run: nothing written, no mail sent)' : ''}`];
+  if (result.roundId) {
+    let phase: string;
+    if (result.changed && result.status) phase = `${previousPhase(result.status)} → ${result.status}`;
+    else if (result.dryRun && result.plan?.round && result.plan.round.status !== result.status) {
+      phase = `${result.status ?? 'none'} → ${result.plan.round.status} (planned)`;
+    } else phase = `${result.status ?? '-'} (unchanged${result.summary.already === true ? ': done already' : ''})`;
+    lines.push(`  ${'phase'.padEnd(24)}${phase}`);
+  }
+  for (const [key, value] of Object.entries(result.summary)) {
+    if (key === 'already') continue;
+    lines.push(`  ${humanize(key).padEnd(24)}${value === null ? '-' : String(value)}`);
+  }
+  const plan = result.plan;
+  if (plan) {
+    if (plan.assignments) {
+      const label = (reviewerId: string) => reviewerEmails.get(reviewerId) ?? reviewerId;
+      const entries = Object.entries(plan.assignments).sort(([a], [b]) => label(a).localeCompare(label(b)));
+      const pairs = entries.reduce((sum, [, numbers]) => sum + numbers.length, 0);
+      lines.push('', `Assignments to write: ${plural(pairs, 'assignment')} for ${plural(entries.length, 'reviewer')}`);
+      const table = formatTable(
+        [{ header: 'REVIEWER' }, { header: 'DOSSIERS', align: 'right' }, { header: 'NUMBERS' }],
+        entries.map(([reviewerId, numbers]) => [label(reviewerId), String(numbers.length), numbers.join(' ')]),
+      );
+      if (entries.length > 0) lines.push(...table.map((line) => `  ${line}`));
+    }
+    if (plan.shortfalls && plan.shortfalls.length > 0) {
+      lines.push('', `Shortfalls: ${plural(plan.shortfalls.length, 'dossier')} without enough eligible reviewers`);
+      lines.push(...plan.shortfalls.map((shortfall) => `  dossier ${shortfall.dossierNumber}: ${shortfall.assigned} of ${shortfall.wanted} reviewers`));
+    }
+    if (plan.decisions) {
+      lines.push('', `Decisions: ${plural(plan.decisions.length, 'dossier')}`);
+      if (plan.decisions.length > 0) lines.push(...decisionTable(plan.decisions).map((line) => `  ${line}`));
+    }
+    lines.push('', `Mails to send: ${plan.mails}`);
+  }
+  for (const sub of result.rounds ?? []) lines.push('', ...stepResultLines(sub, reviewerEmails));
+  return lines;
+}
+
+/** Decisions in report order (ranked first, by rank; then by number), with titles when given. */
+export function decisionTable(decisions: readonly DecisionRecord[], titles: ReadonlyMap<number, string> = new Map()): string[] {
+  const ordered = [...decisions].sort((a, b) => (a.rank ?? Infinity) - (b.rank ?? Infinity) || a.dossierNumber - b.dossierNumber);
+  const withTitles = titles.size > 0;
+  return formatTable(
+    [
+      { header: 'RANK', align: 'right' },
+      { header: 'DOSSIER', align: 'right' },
+      { header: 'OUTCOME' },
+      { header: 'SCORE', align: 'right' },
+      { header: 'REVIEWS', align: 'right' },
+      { header: 'POSTS', align: 'right' },
+      ...(withTitles ? [{ header: 'TITLE' }] : []),
+      { header: 'REASON' },
+    ],
+    ordered.map((decision) => [
+      decision.rank === null ? '-' : String(decision.rank),
+      String(decision.dossierNumber),
+      decision.outcome,
+      decision.score === null ? '-' : decision.score.toFixed(2),
+      String(decision.reviewCount),
+      String(decision.eigPostsRequested),
+      ...(withTitles ? [truncate(titles.get(decision.dossierNumber) ?? '-', 40)] : []),
+      truncate(decision.reason, 60),
+    ]),
+  );
 }

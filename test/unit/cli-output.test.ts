@@ -12,7 +12,15 @@ import {
 import { run } from '../../infra/cli/main.ts';
 import { formatBytes, formatTable, truncate, type CliIo } from '../../infra/cli/output.ts';
 import { ProgressBar, renderProgress } from '../../infra/cli/progress.ts';
-import { roundViews } from '../../infra/cli/rounds.ts';
+import { ReviewerImportError } from '#core/rounds/errors';
+import type { DecisionRecord, ReviewRecord, ReviewerRecord, RoundRecord } from '#core/rounds/model';
+import { RoundStepRefusedError, type RoundStepResult } from '#core/rounds/run-round-step';
+import { reportLines } from '../../infra/cli/report.ts';
+import { detectFormat, parseCsv, parseReviewerFile, reviewerTable, reviewerView } from '../../infra/cli/reviewers.ts';
+import { describeReviews, reviewTable, reviewViews } from '../../infra/cli/reviews.ts';
+import {
+  decisionTable, humanize, parseRoundId, roundDetailLines, roundTable, roundViews, staffActor, stepResultLines, withPhases,
+} from '../../infra/cli/rounds.ts';
 
 function ref(index: number, overrides: Partial<AttachmentRef> = {}): AttachmentRef {
   return {
@@ -108,8 +116,15 @@ describe('explainError: exit codes', () => {
     [new CliError('whatever', 3), 3],
     [new ConfigurationError('DS_API_TOKEN is required'), EXIT_CODES.unreachable],
     [new DsAuthorizationError('token refused'), EXIT_CODES.unreachable],
+    [new ReviewerImportError([{ line: 3, message: 'email: Invalid email address' }]), EXIT_CODES.usage],
   ])('%s -> %i, with its own message', (error, exitCode) => {
     expect(explainError(error)).toEqual({ exitCode, message: error.message });
+  });
+
+  it('maps a refused round step to 6, saying it was refused', () => {
+    const refused = new RoundStepRefusedError('round 2026-03 is open: close-selection applies to a round that is reviewing', 'earlier_phase', '2026-03');
+    expect(explainError(refused)).toEqual({ exitCode: 6, message: `refused: ${refused.message}` });
+    expect(EXIT_CODES.refused).toBe(6);
   });
 
   it('maps commander: --help and --version to 0, usage errors to 4, without printing twice', () => {
@@ -150,6 +165,10 @@ describe('run: usage', () => {
     [['attachments', 'download', '12']],
     [['sync', '--since', 'yesterday']],
     [['dossiers', 'list', '--unknown']],
+    [['rounds', 'open', '--round', '2026-04']],
+    [['rounds', 'close-selection', '--round', 'last']],
+    [['reviews', 'list']],
+    [['report', '--round', '2026']],
   ])('exits 4 on %j, before touching any stack', async (argv) => {
     const io = captureIo();
     const connectCalls: unknown[] = [];
@@ -158,6 +177,13 @@ describe('run: usage', () => {
     expect(io.out()).toBe('');
     expect(io.err()).toMatch(/error/);
     expect(connectCalls).toEqual([]);
+  });
+
+  it('refuses a reviewer file it cannot read with 4, before touching any stack', async () => {
+    const io = captureIo();
+    const code = await run(['reviewers', 'import', 'no-such-file.csv'], { io, connect: async () => { throw new Error('must not connect'); } });
+    expect(code).toBe(4);
+    expect(io.err()).toBe('ds-selection: cannot read no-such-file.csv: no such file\n');
   });
 
   it('refuses a stage name that cannot be a stack with 4', async () => {
@@ -282,5 +308,185 @@ describe('rounds', () => {
     ]);
     expect(views.map((view) => [view.round, view.total])).toEqual([['2026-03', 2], ['2026-05', 1], ['unassigned', 1]]);
     expect(views[0]!.byStatus).toEqual({ stored: 1, files_pending: 1, invalid: 0, not_found: 0, deleted: 0 });
+  });
+});
+
+const ROUND_RECORD: RoundRecord = {
+  id: '2026-03', status: 'reviewing', openedAt: '2026-03-01T08:00:00.000Z', submissionsClosedAt: '2026-05-01T08:00:00.000Z',
+  reviewDeadline: '2026-05-22T08:00:00.000Z', selectionClosedAt: null, capacityPosts: 12, reviewersPerDossier: 2,
+  criteria: [{ id: 'impact', label: 'Impact', weight: 3 }, { id: 'faisabilite', label: 'Faisabilité', weight: 1 }], version: 2,
+};
+
+describe('rounds with their records', () => {
+  it('take their phase from the record; an opened round without dossiers is listed too', () => {
+    const views = withPhases(roundViews([
+      dossier({ number: 1, round: 'unassigned', status: 'not_found' }),
+      dossier({ number: 3, round: '2026-03', status: 'stored' }),
+    ]), [ROUND_RECORD, { ...ROUND_RECORD, id: '2026-05', status: 'open' }]);
+    expect(views.map((view) => [view.round, view.phase, view.total])).toEqual([['2026-03', 'reviewing', 1], ['2026-05', 'open', 0], ['unassigned', undefined, 1]]);
+    expect('phase' in views[2]!).toBe(false);
+    const table = roundTable(views);
+    expect(table[0]).toMatch(/^ROUND +PHASE +TOTAL {2}STORED/);
+    expect(table[3]).toMatch(/^unassigned {2}- +1/);
+  });
+
+  it('show the record of an opened round under the counts', () => {
+    const [view] = roundViews([dossier({ number: 3, round: '2026-03', status: 'stored' })]);
+    const lines = roundDetailLines(view!, [], ROUND_RECORD);
+    expect(lines.slice(0, 3)).toEqual(['Round 2026-03: 1 dossier (1 stored)', '  phase           reviewing', '  opened          2026-03-01T08:00:00.000Z']);
+    expect(lines).toContain('  capacity        12 EIG posts, 2 reviewers per dossier');
+    expect(lines).toContain('  criteria        impact ×3, faisabilite ×1');
+    expect(roundDetailLines(view!, [])[1]).toBe('  phase           not opened (ds-selection rounds open --round 2026-03)');
+  });
+
+  it('--round takes round ids only', () => {
+    expect(parseRoundId('2026-03')).toBe('2026-03');
+    for (const bad of ['2026-04', '2026-3', 'unassigned', '26-03']) expect(() => parseRoundId(bad)).toThrow(InvalidArgumentError);
+  });
+
+  it('the actor is staff:<OS user>, without whitespace', () => {
+    expect(staffActor({ env: {} })).toMatch(/^staff:\S+$/);
+  });
+});
+
+describe('round step results', () => {
+  const decisions: DecisionRecord[] = [
+    { roundId: '2026-03', dossierNumber: 7, outcome: 'not_selected', rank: null, score: null, reviewCount: 0, eigPostsRequested: 1, reason: 'no counted review' },
+    { roundId: '2026-03', dossierNumber: 9, outcome: 'selected', rank: 1, score: 4.5, reviewCount: 2, eigPostsRequested: 2, reason: 'rank 1' },
+    { roundId: '2026-03', dossierNumber: 3, outcome: 'waitlisted', rank: 2, score: 3.25, reviewCount: 2, eigPostsRequested: 20, reason: 'waiting list position 1' },
+  ];
+
+  it('say what changed, then the counts', () => {
+    const result: RoundStepResult = {
+      step: 'close-submissions', roundId: '2026-03', dryRun: false, changed: true, status: 'reviewing',
+      summary: { already: false, assignmentsWritten: 6, reviewDeadline: '2026-05-22T08:00:00.000Z', mailsSent: 3 },
+    };
+    expect(stepResultLines(result)).toEqual([
+      'close-submissions round 2026-03',
+      '  phase                   open → reviewing',
+      '  assignments written     6',
+      '  review deadline         2026-05-22T08:00:00.000Z',
+      '  mails sent              3',
+    ]);
+    expect(stepResultLines({ ...result, changed: false, summary: { already: true, mailsSent: 0 } })[1]).toBe('  phase                   reviewing (unchanged: done already)');
+    expect(stepResultLines({ ...result, step: 'open', status: 'open' })[1]).toBe('  phase                   none → open');
+  });
+
+  it('print a dry run\'s plan: assignments by reviewer email, shortfalls, decisions, mails', () => {
+    const lines = stepResultLines({
+      step: 'close-submissions', roundId: '2026-03', dryRun: true, changed: false, status: 'open', summary: { already: false },
+      plan: {
+        round: { ...ROUND_RECORD, status: 'reviewing' }, assignments: { zz: [1, 2], aa: [3] },
+        shortfalls: [{ dossierNumber: 3, assigned: 1, wanted: 2 }], decisions, mails: 2,
+      },
+    }, new Map([['zz', 'alice@example.fr']]));
+    expect(lines[0]).toBe('close-submissions round 2026-03 (dry run: nothing written, no mail sent)');
+    expect(lines[1]).toBe('  phase                   open → reviewing (planned)');
+    expect(lines).toContain('Assignments to write: 3 assignments for 2 reviewers');
+    // By the name shown: an id without a known email sorts as itself.
+    expect(lines.filter((line) => /^ {2}(aa|alice)/.test(line))).toEqual(['  aa                       1  3', '  alice@example.fr         2  1 2']);
+    expect(lines).toContain('  dossier 3: 1 of 2 reviewers');
+    expect(lines.at(-1)).toBe('Mails to send: 2');
+  });
+
+  it('of remind over several rounds list each round', () => {
+    const one: RoundStepResult = { step: 'remind', roundId: '2026-01', dryRun: false, changed: false, status: 'reviewing', summary: { mailsSent: 1 } };
+    const lines = stepResultLines({
+      step: 'remind', roundId: null, dryRun: false, changed: false, status: null, summary: { rounds: 2, mailsSent: 1 },
+      rounds: [one, { ...one, roundId: '2026-03', summary: { mailsSent: 0 } }],
+    });
+    expect(lines[0]).toBe('remind 2 reviewing rounds');
+    expect(lines.filter((line) => line.startsWith('remind round'))).toEqual(['remind round 2026-01', 'remind round 2026-03']);
+  });
+
+  it('humanize summary keys', () => {
+    expect(humanize('mailsAlreadySent')).toBe('mails already sent');
+    expect(humanize('shortfalls')).toBe('shortfalls');
+  });
+
+  it('decisions: ranked first by rank, then the others by number, with titles when given', () => {
+    const table = decisionTable(decisions, new Map([[9, 'Projet neuf']]));
+    expect(table[0]).toMatch(/^RANK {2}DOSSIER {2}OUTCOME +SCORE {2}REVIEWS {2}POSTS {2}TITLE +REASON$/);
+    expect(table.slice(1).map((line) => line.trim().split(/ +/).slice(0, 4))).toEqual([
+      ['1', '9', 'selected', '4.50'], ['2', '3', 'waitlisted', '3.25'], ['-', '7', 'not_selected', '-'],
+    ]);
+    expect(table[1]).toContain('Projet neuf');
+    expect(decisionTable(decisions)[0]).not.toContain('TITLE');
+  });
+
+  it('the report headline counts outcomes and posts against the capacity', () => {
+    expect(reportLines({ ...ROUND_RECORD, status: 'closed', selectionClosedAt: '2026-06-01T08:00:00.000Z' }, decisions)[0])
+      .toBe('Round 2026-03, selection closed 2026-06-01T08:00:00.000Z: 3 dossiers, 1 selected (2 of 12 EIG posts), 1 waitlisted, 1 not selected');
+  });
+});
+
+describe('reviews list', () => {
+  const reviewer = (id: string, email: string): ReviewerRecord => ({ id, email, name: email, conflicts: [], active: true });
+  const reviewOf = (dossierNumber: number, reviewerId: string, extra: Partial<ReviewRecord> = {}): ReviewRecord => ({
+    roundId: '2026-03', dossierNumber, reviewerId, scores: { impact: 4, faisabilite: 2 }, comment: 'ok',
+    conflictOfInterest: false, submittedAt: '2026-05-10T10:00:00.000Z', ...extra,
+  });
+
+  it('one line per assignment: counted, conflict, incomplete or pending, with the weighted mean of counted ones', () => {
+    const assignments = [[1, 'r2'], [1, 'r1'], [2, 'r1'], [2, 'r2']].map(([dossierNumber, reviewerId]) => ({
+      roundId: '2026-03', dossierNumber: dossierNumber as number, reviewerId: reviewerId as string, assignedAt: '2026-05-01T08:00:00.000Z',
+    }));
+    const views = reviewViews(ROUND_RECORD, assignments, [
+      reviewOf(1, 'r1'),
+      reviewOf(1, 'r2', { conflictOfInterest: true }),
+      reviewOf(2, 'r1', { scores: { impact: 5 } }),
+    ], [reviewer('r1', 'b@example.fr'), reviewer('r2', 'a@example.fr')]);
+    expect(views.map((view) => [view.dossierNumber, view.reviewerEmail, view.state, view.weightedMean])).toEqual([
+      [1, 'a@example.fr', 'conflict', null],
+      [1, 'b@example.fr', 'counted', 3.5],
+      [2, 'a@example.fr', 'pending', null],
+      [2, 'b@example.fr', 'incomplete', null],
+    ]);
+    const table = reviewTable(ROUND_RECORD, views);
+    expect(table[0]).toMatch(/^DOSSIER {2}REVIEWER +IMPACT {2}FAISABILITE {2}MEAN {2}STATE +SUBMITTED$/);
+    expect(table[2]).toMatch(/^ +1 {2}b@example\.fr +4 +2 +3\.50 {2}counted +2026-05-10T10:00:00\.000Z$/);
+    expect(table.join('\n')).not.toContain('ok');
+    expect(describeReviews(ROUND_RECORD, views)).toBe(
+      'round 2026-03 (reviewing, due 2026-05-22T08:00:00.000Z): 4 assignments, 3 reviewed (1 counted, 1 conflict, 1 incomplete), 1 pending',
+    );
+    expect(describeReviews({ ...ROUND_RECORD, status: 'open' }, [])).toBe('round 2026-03 (open): no assignment yet (they are made when submissions close)');
+  });
+});
+
+describe('reviewer files', () => {
+  it('CSV: quoted fields, CRLF, a BOM, a line break inside quotes; lines counted in the file', () => {
+    expect(parseCsv('a,"b, c"\r\n"d ""e""",f\n"g\nh",i')).toEqual([
+      { line: 1, cells: ['a', 'b, c'] }, { line: 2, cells: ['d "e"', 'f'] }, { line: 3, cells: ['g\nh', 'i'] },
+    ]);
+    const result = parseReviewerFile('comite.csv', '\uFEFFEmail,Name,Conflicts,Active\r\n\r\nA@Example.fr,"Martin, Alice",11111111111111; 22222222222222,oui\r\nb@example.fr,Bob,,no\r\n');
+    expect(result).toEqual({
+      ok: true, format: 'csv', reviewers: [
+        { email: 'a@example.fr', name: 'Martin, Alice', conflicts: ['11111111111111', '22222222222222'], active: true },
+        { email: 'b@example.fr', name: 'Bob', conflicts: [], active: false },
+      ],
+    });
+  });
+
+  it('CSV: every wrong line named, in file order', () => {
+    const result = parseReviewerFile('x.csv', 'email,name,conflicts\nok@example.fr,Ok,\n\nbad,Bad,\nc@example.fr,,123\nd@example.fr,D,,extra\n');
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.problems.map((problem) => problem.where)).toEqual(['line 4', 'line 5', 'line 6']);
+    expect(result.problems[1]!.message).toMatch(/^name: .*; conflicts\.0: a conflict is a 14-digit SIRET$/);
+    expect(result.problems[2]!.message).toBe('4 fields for 3 columns (quote a name that holds a comma)');
+  });
+
+  it('JSON: an array, entries named by position; the format from the extension or the content', () => {
+    expect(parseReviewerFile('r.json', '{"email":"a@example.fr"}')).toMatchObject({ ok: false, problems: [{ where: 'file', message: expect.stringContaining('JSON array') }] });
+    expect(parseReviewerFile('r.json', '[]')).toMatchObject({ ok: false, problems: [{ where: 'file', message: 'no reviewer in it' }] });
+    expect(detectFormat('reviewers.txt', '  [{"email": "a@example.fr"}]')).toBe('json');
+    expect(detectFormat('reviewers.txt', 'email,name')).toBe('csv');
+    expect(detectFormat('R.JSON', 'email')).toBe('json');
+  });
+
+  it('reviewers list: suppressed addresses say so', () => {
+    const view = reviewerView({ id: 'r1', email: 'a@example.fr', name: 'A', conflicts: ['11111111111111'], active: true, suppressed: true });
+    expect(view.suppressed).toBe(true);
+    expect(reviewerTable([view])[1]).toBe('a@example.fr  A     no (mail suppressed)  11111111111111');
   });
 });

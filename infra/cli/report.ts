@@ -1,0 +1,83 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { isAbsolute, join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import type { DecisionRecord, RoundRecord } from '#core/rounds/model';
+import { selectionTotals } from '#core/rounds/rank-dossiers';
+import { selectionReport } from '#core/rounds/selection-report';
+import { reportKeys } from '#adapters/s3/report-store';
+import { NotFoundError, RefusedError } from './errors.ts';
+import { examples, withConnection, type CommandContext } from './context.ts';
+import { plural, writeLines } from './output.ts';
+import { decisionTable, parseRoundId } from './rounds.ts';
+
+/**
+ * The selection of a closed round. The report is built from the stored decisions and dossiers
+ * by the code close-selection used for the copy it wrote to S3 (selectionReport), so it is the
+ * same document, and it is there even if the S3 copy is not.
+ */
+
+/** Spreadsheet software reads a CSV as UTF-8 only when it starts with a BOM (the S3 copy has one too). */
+const UTF8_BOM = '\uFEFF';
+
+export const REPORT_FILES = { json: 'selection.json', csv: 'selection.csv' } as const;
+
+export function registerReportCommand(program: Command, context: CommandContext): void {
+  program
+    .command('report')
+    .description(
+      'the selection of a closed round: every dossier with its rank, weighted mean score, counted reviews, EIG posts, '
+      + 'decision (selected, waitlisted, not_selected) and reason. --out writes the report files (JSON and CSV, as sent to staff). '
+      + 'A round not closed yet is refused (exit 6).',
+    )
+    .requiredOption('--round <round>', 'the round, e.g. 2026-03', parseRoundId)
+    .option('--json', 'print the report JSON { roundId, selectionClosedAt, capacityPosts, criteria, totals, decisions }')
+    .option('--out <dir>', `write ${REPORT_FILES.json} and ${REPORT_FILES.csv} into this folder (created if needed; files of the same name are replaced)`)
+    .addHelpText('after', examples(
+      'ds-selection report --round 2026-03',
+      'ds-selection report --round 2026-03 --out ./selection-2026-03',
+      'ds-selection --stage prod report --round 2026-03 --json | jq \'.decisions[] | select(.outcome == "selected")\'',
+    ))
+    .action(async (options: { round: string; json?: boolean; out?: string }, command: Command) => {
+      await withConnection(context, command, async ({ rounds, roundDossiers, outputs }) => {
+        const round = await rounds.getRound(options.round);
+        if (!round) throw new NotFoundError(`round ${options.round} has not been opened: no report`);
+        if (round.status !== 'closed') {
+          throw new RefusedError(
+            `refused: round ${round.id} is ${round.status}: its report exists once the selection is closed (ds-selection rounds close-selection --round ${round.id})`,
+          );
+        }
+        const [decisions, dossiers] = await Promise.all([rounds.listDecisions(round.id), roundDossiers.listRoundDossiers(round.id)]);
+        const report = selectionReport(round, decisions, dossiers);
+        if (options.out !== undefined) {
+          const dir = isAbsolute(options.out) ? options.out : resolve(context.io.cwd, options.out);
+          await mkdir(dir, { recursive: true });
+          const paths = { json: join(dir, REPORT_FILES.json), csv: join(dir, REPORT_FILES.csv) };
+          await Promise.all([
+            writeFile(paths.json, report.json, 'utf8'),
+            writeFile(paths.csv, report.csv.startsWith(UTF8_BOM) ? report.csv : `${UTF8_BOM}${report.csv}`, 'utf8'),
+          ]);
+          context.io.stderr.write(`wrote ${paths.json} and ${paths.csv}\n`);
+        }
+        if (options.json) {
+          context.io.stdout.write(report.json);
+          return;
+        }
+        const titles = new Map(dossiers.map((dossier) => [dossier.number, dossier.project?.title ?? '-']));
+        writeLines(context.io.stdout, reportLines(round, decisions, titles));
+        const { jsonKey } = reportKeys(round.id);
+        context.io.stderr.write(`the report close-selection wrote: s3://${outputs.BucketName}/${jsonKey.replace(/\.json$/, '.{json,csv}')}\n`);
+      });
+    });
+}
+
+/** The headline (counts, posts against capacity) and the decisions table. */
+export function reportLines(round: RoundRecord, decisions: readonly DecisionRecord[], titles: ReadonlyMap<number, string> = new Map()): string[] {
+  const totals = selectionTotals(decisions, round.capacityPosts);
+  const lines = [
+    `Round ${round.id}, selection closed ${round.selectionClosedAt ?? '-'}: ${plural(totals.dossiers, 'dossier')}, `
+    + `${totals.selected} selected (${totals.postsSelected} of ${plural(totals.capacityPosts, 'EIG post')}), `
+    + `${totals.waitlisted} waitlisted, ${totals.notSelected} not selected`,
+  ];
+  if (decisions.length > 0) lines.push('', ...decisionTable(decisions, titles));
+  return lines;
+}

@@ -1,0 +1,323 @@
+import { readFile } from 'node:fs/promises';
+import { isAbsolute, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { z } from 'zod';
+import type { ReviewerRecord } from '#core/rounds/model';
+import { importReviewers } from '#core/rounds/import-reviewers';
+import { ReviewerInputSchema, type ReviewerInput } from '#schemas/rounds';
+import { UsageError } from './errors.ts';
+import { examples, withConnection, type CommandContext } from './context.ts';
+import { formatTable, plural, truncate, writeJson, writeLines } from './output.ts';
+
+const READ_ERRORS: Record<string, string> = { ENOENT: 'no such file', EISDIR: 'it is a folder', EACCES: 'permission denied' };
+
+/** `reviewers import --json`: what the import did. */
+export interface ReviewerImportView {
+  file: string;
+  format: ReviewerFileFormat;
+  read: number;
+  imported: number;
+  updated: number;
+  unchanged: number;
+}
+
+export function registerReviewerCommands(program: Command, context: CommandContext): void {
+  const reviewers = program
+    .command('reviewers')
+    .description('the reviewers of the evaluation committee');
+
+  reviewers
+    .command('import')
+    .description(
+      'add or update reviewers from a CSV or JSON file, keyed by email (lower-cased). The whole file is checked first: '
+      + 'if any line is wrong, nothing is imported and every wrong line is named (exit 4). Reviewers not in the file are left as they are.',
+    )
+    .argument('<file>', 'CSV with the header email,name,conflicts[,active] (conflicts: SIRETs separated by ";"), or a JSON array of { email, name, conflicts, active }')
+    .option('--json', 'print { file, format, read, imported, updated, unchanged }')
+    .addHelpText('after', `${examples(
+      'ds-selection reviewers import comite.csv',
+      'ds-selection --stage prod reviewers import comite.json --json',
+    )}
+
+CSV example:
+  email,name,conflicts
+  alice.martin@example.gouv.fr,Alice Martin,13002526500013
+  "bob@example.fr","Durand, Bob",13002526500013;11000201100044
+  carole@example.fr,Carole Petit,`)
+    .action(async (file: string, options: { json?: boolean }, command: Command) => {
+      const path = isAbsolute(file) ? file : resolve(context.io.cwd, file);
+      let text: string;
+      try {
+        text = await readFile(path, 'utf8');
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        throw new UsageError(`cannot read ${file}: ${(code && READ_ERRORS[code]) ?? (error as Error).message}`);
+      }
+      const parsed = parseReviewerFile(path, text);
+      if (!parsed.ok) {
+        const lines = formatProblems(parsed.problems);
+        throw new UsageError(`${file}: ${plural(parsed.problems.length, 'problem')}, nothing imported\n${lines.map((line) => `  ${line}`).join('\n')}`);
+      }
+      await withConnection(context, command, async ({ rounds }) => {
+        const counts = await importReviewers(parsed.reviewers, { rounds });
+        const view: ReviewerImportView = { file, format: parsed.format, read: parsed.reviewers.length, ...pickCounts(counts) };
+        if (options.json) writeJson(context.io, view);
+        else context.io.stdout.write(`${describeImport(view)}\n`);
+      });
+    });
+
+  reviewers
+    .command('list')
+    .description('list the reviewers, by email')
+    .option('--json', 'print a JSON array of { id, email, name, conflicts, active, suppressed }')
+    .addHelpText('after', examples('ds-selection reviewers list', 'ds-selection reviewers list --json | jq -r \'.[] | select(.active) | .email\''))
+    .action(async (options: { json?: boolean }, command: Command) => {
+      await withConnection(context, command, async ({ rounds }) => {
+        const views = (await rounds.listReviewers()).map(reviewerView).sort((a, b) => a.email.localeCompare(b.email));
+        if (options.json) {
+          writeJson(context.io, views);
+          return;
+        }
+        if (views.length > 0) writeLines(context.io.stdout, reviewerTable(views));
+        const active = views.filter((view) => view.active && !view.suppressed).length;
+        context.io.stderr.write(`${plural(views.length, 'reviewer')} (${active} active)${views.length === 0 ? ': import them with `ds-selection reviewers import FILE`' : ''}\n`);
+      });
+    });
+}
+
+function pickCounts(counts: { imported: number; updated: number; unchanged: number }) {
+  return { imported: counts.imported, updated: counts.updated, unchanged: counts.unchanged };
+}
+
+export function describeImport(view: ReviewerImportView): string {
+  return `reviewers import: ${plural(view.read, 'reviewer')} read from ${view.file}: ${view.imported} new, ${view.updated} updated, ${view.unchanged} unchanged`;
+}
+
+/** `reviewers list --json`: the record, with `suppressed` always present. */
+export interface ReviewerView {
+  id: string;
+  email: string;
+  name: string;
+  conflicts: string[];
+  active: boolean;
+  suppressed: boolean;
+}
+
+export function reviewerView(record: ReviewerRecord): ReviewerView {
+  return {
+    id: record.id, email: record.email, name: record.name, conflicts: record.conflicts, active: record.active, suppressed: record.suppressed === true,
+  };
+}
+
+export function reviewerTable(views: ReviewerView[]): string[] {
+  return formatTable(
+    [{ header: 'EMAIL' }, { header: 'NAME' }, { header: 'ACTIVE' }, { header: 'CONFLICTS' }],
+    views.map((view) => [
+      view.email,
+      truncate(view.name, 30),
+      view.suppressed ? 'no (mail suppressed)' : view.active ? 'yes' : 'no',
+      view.conflicts.length === 0 ? '-' : view.conflicts.join(' '),
+    ]),
+  );
+}
+
+/*
+ * The file `reviewers import FILE` reads: CSV with a header (`email,name,conflicts`, conflicts
+ * separated by `;`, an optional `active` column) or a JSON array of { email, name, conflicts?,
+ * active? }. Every entry is checked with ReviewerInputSchema, and every problem is reported with
+ * the line (CSV) or the entry (JSON) it is on, all at once, so that one run shows what to fix.
+ */
+
+export type ReviewerFileFormat = 'csv' | 'json';
+
+export interface ReviewerFileProblem {
+  /** `line 3` (CSV) or `entry 2` (JSON, 1-based). */
+  where: string;
+  message: string;
+}
+
+export type ReviewerFileResult =
+  | { ok: true; format: ReviewerFileFormat; reviewers: ReviewerInput[] }
+  | { ok: false; format: ReviewerFileFormat; problems: ReviewerFileProblem[] };
+
+const CSV_COLUMNS = ['email', 'name', 'conflicts', 'active'] as const;
+const REQUIRED_COLUMNS = ['email', 'name'] as const;
+const TRUE_WORDS = new Set(['true', 'yes', 'oui', '1']);
+const FALSE_WORDS = new Set(['false', 'no', 'non', '0']);
+
+/** `.json`, `.csv`, else what the content looks like (a JSON array starts with `[`). */
+export function detectFormat(path: string, text: string): ReviewerFileFormat {
+  const lower = path.toLowerCase();
+  if (lower.endsWith('.json')) return 'json';
+  if (lower.endsWith('.csv')) return 'csv';
+  return stripBom(text).trimStart().startsWith('[') ? 'json' : 'csv';
+}
+
+export function parseReviewerFile(path: string, text: string): ReviewerFileResult {
+  const format = detectFormat(path, text);
+  return format === 'json' ? parseReviewerJson(text) : parseReviewerCsv(text);
+}
+
+export function parseReviewerJson(text: string): ReviewerFileResult {
+  let json: unknown;
+  try {
+    json = JSON.parse(stripBom(text));
+  } catch (error) {
+    return { ok: false, format: 'json', problems: [{ where: 'file', message: `not valid JSON (${(error as Error).message})` }] };
+  }
+  if (!Array.isArray(json)) {
+    return { ok: false, format: 'json', problems: [{ where: 'file', message: 'expected a JSON array of { email, name, conflicts }' }] };
+  }
+  return validateEntries(json.map((value, index) => ({ where: `entry ${index + 1}`, value })), 'json');
+}
+
+export function parseReviewerCsv(text: string): ReviewerFileResult {
+  const records = parseCsv(stripBom(text)).filter((record) => record.cells.some((cell) => cell.trim() !== ''));
+  const [header, ...rows] = records;
+  if (!header) return { ok: false, format: 'csv', problems: [{ where: 'file', message: 'empty: expected a header line "email,name,conflicts"' }] };
+  const columns = header.cells.map((cell) => cell.trim().toLowerCase());
+  const headerProblems: string[] = [];
+  const unknown = columns.filter((column) => !(CSV_COLUMNS as readonly string[]).includes(column));
+  if (unknown.length > 0) headerProblems.push(`unknown column${unknown.length > 1 ? 's' : ''} ${unknown.map((c) => `"${c}"`).join(', ')}`);
+  const missing = REQUIRED_COLUMNS.filter((column) => !columns.includes(column));
+  if (missing.length > 0) headerProblems.push(`missing column${missing.length > 1 ? 's' : ''} ${missing.map((c) => `"${c}"`).join(', ')}`);
+  const repeated = columns.filter((column, index) => columns.indexOf(column) !== index);
+  if (repeated.length > 0) headerProblems.push(`repeated column ${repeated.map((c) => `"${c}"`).join(', ')}`);
+  if (headerProblems.length > 0) {
+    return {
+      ok: false,
+      format: 'csv',
+      problems: [{ where: `line ${header.line}`, message: `${headerProblems.join('; ')} (the header is email,name,conflicts[,active])` }],
+    };
+  }
+  const problems: ReviewerFileProblem[] = [];
+  const entries: { where: string; value: unknown }[] = [];
+  for (const row of rows) {
+    const where = `line ${row.line}`;
+    if (row.cells.length > columns.length) {
+      problems.push({ where, message: `${row.cells.length} fields for ${columns.length} columns (quote a name that holds a comma)` });
+      continue;
+    }
+    const cell = (column: string) => {
+      const index = columns.indexOf(column);
+      return index < 0 ? undefined : (row.cells[index] ?? '').trim();
+    };
+    const value: Record<string, unknown> = { email: cell('email'), name: cell('name') };
+    const conflicts = cell('conflicts');
+    if (conflicts !== undefined) value.conflicts = conflicts.split(';').map((siret) => siret.replace(/\s/g, '')).filter(Boolean);
+    const active = cell('active');
+    if (active !== undefined && active !== '') {
+      const word = active.toLowerCase();
+      if (TRUE_WORDS.has(word)) value.active = true;
+      else if (FALSE_WORDS.has(word)) value.active = false;
+      else {
+        problems.push({ where, message: `active: "${active}" is neither true nor false` });
+        continue;
+      }
+    }
+    entries.push({ where, value });
+  }
+  const validated = validateEntries(entries, 'csv');
+  if (problems.length === 0) return validated;
+  return { ok: false, format: 'csv', problems: [...problems, ...(validated.ok ? [] : validated.problems)].sort(byPosition) };
+}
+
+function validateEntries(entries: { where: string; value: unknown }[], format: ReviewerFileFormat): ReviewerFileResult {
+  const problems: ReviewerFileProblem[] = [];
+  const reviewers: ReviewerInput[] = [];
+  const firstSeen = new Map<string, string>();
+  for (const { where, value } of entries) {
+    const parsed = ReviewerInputSchema.safeParse(value);
+    if (!parsed.success) {
+      problems.push({ where, message: describeIssues(parsed.error) });
+      continue;
+    }
+    const earlier = firstSeen.get(parsed.data.email);
+    if (earlier) {
+      problems.push({ where, message: `same email as ${earlier}` });
+      continue;
+    }
+    firstSeen.set(parsed.data.email, where);
+    reviewers.push(parsed.data);
+  }
+  if (problems.length > 0) return { ok: false, format, problems };
+  if (reviewers.length === 0) return { ok: false, format, problems: [{ where: 'file', message: 'no reviewer in it' }] };
+  return { ok: true, format, reviewers };
+}
+
+/** `email: Invalid email address; conflicts.0: a conflict is a 14-digit SIRET`. */
+export function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .map((issue) => (issue.path.length > 0 ? `${issue.path.map(String).join('.')}: ${issue.message}` : issue.message))
+    .join('; ');
+}
+
+export function formatProblems(problems: ReviewerFileProblem[]): string[] {
+  return problems.map((problem) => `${problem.where}: ${problem.message}`);
+}
+
+function byPosition(a: ReviewerFileProblem, b: ReviewerFileProblem): number {
+  return (Number(/\d+/.exec(a.where)?.[0]) || 0) - (Number(/\d+/.exec(b.where)?.[0]) || 0);
+}
+
+function stripBom(text: string): string {
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+}
+
+export interface CsvRecord {
+  /** The line the record starts on, 1-based. */
+  line: number;
+  cells: string[];
+}
+
+/**
+ * RFC 4180 records: fields separated by commas, optionally in double quotes (which may hold
+ * commas, line breaks and doubled quotes), records ended by LF or CRLF.
+ */
+export function parseCsv(text: string): CsvRecord[] {
+  const records: CsvRecord[] = [];
+  let cells: string[] = [];
+  let cell = '';
+  let quoted = false;
+  let line = 1;
+  let recordLine = 1;
+  for (let index = 0; index < text.length; index++) {
+    const char = text[index] as string;
+    if (quoted) {
+      if (char === '"') {
+        if (text[index + 1] === '"') {
+          cell += '"';
+          index++;
+        } else {
+          quoted = false;
+        }
+      } else {
+        if (char === '\n') line++;
+        cell += char;
+      }
+      continue;
+    }
+    if (char === '"' && cell.trim() === '') {
+      quoted = true;
+      cell = '';
+    } else if (char === ',') {
+      cells.push(cell);
+      cell = '';
+    } else if (char === '\n' || char === '\r') {
+      if (char === '\r' && text[index + 1] === '\n') index++;
+      cells.push(cell);
+      records.push({ line: recordLine, cells });
+      cells = [];
+      cell = '';
+      line++;
+      recordLine = line;
+    } else {
+      cell += char;
+    }
+  }
+  if (cell !== '' || cells.length > 0) {
+    cells.push(cell);
+    records.push({ line: recordLine, cells });
+  }
+  return records;
+}

@@ -1,0 +1,471 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir, userInfo } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { CloudFormationClient, DescribeStacksCommand, type Output } from '@aws-sdk/client-cloudformation';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { DossierRecord } from '#core/dossier';
+import { verifyReviewToken } from '#core/rounds/review-links';
+import { reviewerIdOf } from '#core/rounds/reviewer-id';
+import type { ReviewRecord } from '#core/rounds/model';
+import { DynamoDossierRepository } from '#adapters/dynamodb/dossier-repository';
+import { DynamoRoundRepository } from '#adapters/dynamodb/round-repository';
+import { ROUNDS_CONFIG } from '#shared/rounds-config';
+import type { StackOutputs } from '#infra/stack-outputs';
+import { connect } from '../../infra/cli/connect.ts';
+import { run } from '../../infra/cli/main.ts';
+import type { CliIo } from '../../infra/cli/output.ts';
+import { startDynalite, type RunningEngine } from '../helpers/dynamodb-engines.ts';
+import { S3RVER_CREDENTIALS, startS3rver, type S3Engine } from '../helpers/s3-engine.ts';
+import { startSesLocal, type SesEngine } from '../helpers/ses-engine.ts';
+
+/*
+ * The round commands of the staff CLI against real local engines (dynalite, s3rver,
+ * aws-ses-v2-local), found through a stack.json as the CLI finds a running local stack. One
+ * round is taken through its whole life, in order: reviewers, open, close submissions, reviews,
+ * reminders, close selection, report. The tests of this file depend on each other's effects.
+ */
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const BIN = join(ROOT, 'bin/ds-selection.js');
+const REGION = 'eu-west-3';
+const ROUND = '2026-03';
+const REVIEW_PAGE = 'http://127.0.0.1:9/';
+const LINK_SECRET = 'cli-rounds-test-review-link-secret';
+const ACTOR = `staff:${userInfo().username}`;
+const execFileAsync = promisify(execFile);
+
+let dynamo: RunningEngine;
+let s3: S3Engine;
+let ses: SesEngine;
+let dossierRepository: DynamoDossierRepository;
+let rounds: DynamoRoundRepository;
+let dataDir: string;
+let workDir: string;
+let outputs: StackOutputs;
+
+interface Result { code: number; stdout: string; stderr: string }
+
+async function cli(...argv: string[]): Promise<Result> {
+  let stdout = '';
+  let stderr = '';
+  const io: CliIo = {
+    stdout: { write: (text: string) => { stdout += text; } },
+    stderr: { write: (text: string) => { stderr += text; } },
+    env: {},
+    cwd: workDir,
+  };
+  const code = await run(['--data-dir', dataDir, ...argv], io);
+  return { code, stdout, stderr };
+}
+
+async function cliJson<T = any>(...argv: string[]): Promise<T> {
+  const result = await cli(...argv, '--json');
+  expect(result.code, result.stderr).toBe(0);
+  return JSON.parse(result.stdout) as T;
+}
+
+async function writeStackFile(sesEndpoint: string): Promise<void> {
+  const file = { ...outputs, local: { ...outputs.local!, endpoints: { ...outputs.local!.endpoints, ses: sesEndpoint } } };
+  await writeFile(join(dataDir, 'stack.json'), JSON.stringify(file, null, 2));
+}
+
+const SIRET = { a: '11111111111111', b: '22222222222222', c: '33333333333333', d: '44444444444444' };
+
+function dossier(number: number, siret: string, posts: number, overrides: Partial<DossierRecord> = {}): DossierRecord {
+  const modified = '2026-03-05T14:22:11+01:00';
+  return {
+    number, demarcheNumber: 98765, state: 'en_construction', status: 'stored', dateDerniereModification: modified,
+    modifiedAtMs: Date.parse(modified), dateDepot: `2026-03-0${number % 10}T09:00:00+01:00`, round: ROUND,
+    project: { title: `Projet ${number}`, administration: { name: `Administration ${number}`, siret }, eigPostsRequested: posts },
+    issues: [], attachments: [], filesComplete: true, snapshotKey: `dossiers/${number}/1.json`, ingestedAt: '2026-03-05T16:31:00.000Z',
+    ...overrides,
+  };
+}
+
+const REVIEWERS = {
+  alice: 'alice.martin@example.gouv.fr',
+  bob: 'bob.durand@example.fr',
+  carole: 'carole.petit@example.fr',
+};
+const id = (who: keyof typeof REVIEWERS) => reviewerIdOf(REVIEWERS[who]);
+
+/** Alice may not review 2001 (her administration), Carole neither 2002 nor 2003. */
+const GOOD_CSV = [
+  'email,name,conflicts',
+  `${REVIEWERS.alice},Alice Martin,${SIRET.a}`,
+  `"${REVIEWERS.bob}","Durand, Bob",`,
+  `Carole.Petit@Example.fr,Carole Petit,${SIRET.b};${SIRET.c}`,
+  '',
+].join('\n');
+
+function review(dossierNumber: number, who: keyof typeof REVIEWERS, score: number, extra: Partial<ReviewRecord> = {}): ReviewRecord {
+  const scores = Object.fromEntries(ROUNDS_CONFIG.criteria.map((criterion) => [criterion.id, score]));
+  return {
+    roundId: ROUND, dossierNumber, reviewerId: id(who), scores, comment: `Avis de ${who} sur ${dossierNumber}`,
+    conflictOfInterest: false, submittedAt: '2026-03-20T10:00:00.000Z', ...extra,
+  };
+}
+
+beforeAll(async () => {
+  [dataDir, workDir] = await Promise.all([mkdtemp(join(tmpdir(), 'cli-rounds-data-')), mkdtemp(join(tmpdir(), 'cli-rounds-work-'))]);
+  [dynamo, s3, ses] = await Promise.all([startDynalite(), startS3rver({ bucket: 'ds-selection-cli-rounds' }), startSesLocal()]);
+  dossierRepository = new DynamoDossierRepository({ client: dynamo.client, tableName: dynamo.tableName });
+  rounds = new DynamoRoundRepository({ client: dynamo.client, tableName: dynamo.tableName });
+  outputs = {
+    stage: 'local', region: REGION, ApiUrl: 'http://127.0.0.1:9/', V2WebhookUrl: 'http://127.0.0.1:9/webhooks/ds-v2',
+    TableName: dynamo.tableName, BucketName: s3.bucket,
+    // The round commands use no queue.
+    IngestQueueUrl: 'http://127.0.0.1:9/000000000000/ingest', DeadLetterQueueUrl: 'http://127.0.0.1:9/000000000000/ingest-dlq',
+    local: {
+      endpoints: { dynamodb: dynamo.endpoint, s3: s3.endpoint, sqs: 'http://127.0.0.1:9', ses: ses.endpoint },
+      credentials: S3RVER_CREDENTIALS, dsApiUrl: 'http://127.0.0.1:9/api/v2/graphql', dsApiToken: 'unused', demarcheNumbers: [98765],
+      mailUrl: `${ses.endpoint}/`, reviewPageUrl: REVIEW_PAGE, reviewLinkSecret: LINK_SECRET, dataDir, pid: process.pid,
+    },
+  };
+  await writeStackFile(ses.endpoint);
+  // 2001-2003 can be reviewed (2002 has a file still scanning); 2004 is invalid: no reviewer, no decision.
+  for (const record of [
+    dossier(2001, SIRET.a, 2),
+    dossier(2002, SIRET.b, 3, { status: 'files_pending', filesComplete: false }),
+    dossier(2003, SIRET.c, 1),
+    dossier(2004, SIRET.d, 9, { status: 'invalid', issues: [{ path: 'project.eigPostsRequested', message: 'at most 5 EIG posts' }] }),
+  ]) {
+    await dossierRepository.saveIfNewer(record);
+  }
+});
+
+afterAll(async () => {
+  await Promise.allSettled([dynamo?.stop(), s3?.stop(), ses?.stop()]);
+  await Promise.all([dataDir, workDir].filter(Boolean).map((dir) => rm(dir, { recursive: true, force: true })));
+});
+
+describe('reviewers', () => {
+  it('import refuses a file with wrong lines, naming each, and imports nothing (exit 4)', async () => {
+    await writeFile(join(workDir, 'bad.csv'), [
+      'email,name,conflicts',
+      `${REVIEWERS.alice},Alice Martin,${SIRET.a}`,
+      'not-an-email,Someone,',
+      `${REVIEWERS.bob},Bob,1234`,
+      `${REVIEWERS.alice.toUpperCase()},Alice again,`,
+    ].join('\n'));
+    const { code, stdout, stderr } = await cli('reviewers', 'import', 'bad.csv');
+    expect(code).toBe(4);
+    expect(stdout).toBe('');
+    expect(stderr).toContain('bad.csv: 3 problems, nothing imported');
+    expect(stderr).toMatch(/line 3: email: /);
+    expect(stderr).toContain('line 4: conflicts.0: a conflict is a 14-digit SIRET');
+    expect(stderr).toContain('line 5: same email as line 2');
+    expect(await cliJson('reviewers', 'list')).toEqual([]);
+  });
+
+  it('import refuses a header it does not know (exit 4)', async () => {
+    await writeFile(join(workDir, 'header.csv'), `mail,name\n${REVIEWERS.alice},Alice\n`);
+    const { code, stderr } = await cli('reviewers', 'import', 'header.csv');
+    expect(code).toBe(4);
+    expect(stderr).toContain('line 1: unknown column "mail"; missing column "email"');
+  });
+
+  it('import of a good CSV adds every reviewer; again with one change, it updates that one only', async () => {
+    await writeFile(join(workDir, 'comite.csv'), GOOD_CSV);
+    expect(await cliJson('reviewers', 'import', 'comite.csv')).toEqual({ file: 'comite.csv', format: 'csv', read: 3, imported: 3, updated: 0, unchanged: 0 });
+
+    await writeFile(join(workDir, 'comite.json'), JSON.stringify([
+      { email: REVIEWERS.alice, name: 'Alice Martin', conflicts: [SIRET.a] },
+      { email: REVIEWERS.bob, name: 'Bob Durand' },
+      { email: REVIEWERS.carole, name: 'Carole Petit', conflicts: [SIRET.c, SIRET.b] },
+    ]));
+    const { code, stdout } = await cli('reviewers', 'import', 'comite.json');
+    expect(code).toBe(0);
+    expect(stdout).toBe('reviewers import: 3 reviewers read from comite.json: 0 new, 1 updated, 2 unchanged\n');
+  });
+
+  it('import of a JSON file names the entry that is wrong', async () => {
+    await writeFile(join(workDir, 'bad.json'), JSON.stringify([{ email: REVIEWERS.alice, name: 'Alice' }, { email: REVIEWERS.bob }]));
+    const { code, stderr } = await cli('reviewers', 'import', 'bad.json');
+    expect(code).toBe(4);
+    expect(stderr).toMatch(/entry 2: name: /);
+  });
+
+  it('list shows them by email, emails lower-cased', async () => {
+    const list = await cliJson('reviewers', 'list');
+    expect(list.map((reviewer: any) => [reviewer.email, reviewer.name, reviewer.conflicts, reviewer.active])).toEqual([
+      [REVIEWERS.alice, 'Alice Martin', [SIRET.a], true],
+      [REVIEWERS.bob, 'Bob Durand', [], true],
+      [REVIEWERS.carole, 'Carole Petit', [SIRET.b, SIRET.c], true],
+    ]);
+    const { stdout, stderr } = await cli('reviewers', 'list');
+    expect(stdout.split('\n')[0]).toMatch(/^EMAIL +NAME +ACTIVE {2}CONFLICTS$/);
+    expect(stderr).toBe('3 reviewers (3 active)\n');
+  });
+});
+
+describe(`round ${ROUND}, from open to report`, () => {
+  it('open --dry-run prints the plan and writes nothing', async () => {
+    const result = await cliJson('rounds', 'open', '--round', ROUND, '--dry-run');
+    expect(result).toMatchObject({ step: 'open', roundId: ROUND, dryRun: true, changed: false, status: null });
+    expect(result.plan.round).toMatchObject({ id: ROUND, status: 'open', capacityPosts: ROUNDS_CONFIG.capacityPosts });
+    expect(await rounds.getRound(ROUND)).toBeUndefined();
+    expect(await rounds.listAudit(ROUND)).toEqual([]);
+
+    const { code, stdout } = await cli('rounds', 'open', '--round', ROUND, '--dry-run');
+    expect(code).toBe(0);
+    expect(stdout).toContain(`open round ${ROUND} (dry run: nothing written, no mail sent)`);
+    expect(stdout).toMatch(/phase +none → open \(planned\)/);
+  });
+
+  it('open creates the round with the configuration, audited with the staff member as actor', async () => {
+    const { code, stdout, stderr } = await cli('rounds', 'open', '--round', ROUND);
+    expect(code, stderr).toBe(0);
+    expect(stdout).toMatch(/^open round 2026-03\n {2}phase +none → open\n/);
+    expect(await rounds.getRound(ROUND)).toMatchObject({ status: 'open', capacityPosts: ROUNDS_CONFIG.capacityPosts, reviewersPerDossier: 2 });
+    expect(await rounds.listAudit(ROUND)).toEqual([expect.objectContaining({ step: 'open', actor: ACTOR })]);
+  });
+
+  it('open again changes nothing and exits 0', async () => {
+    const result = await cliJson('rounds', 'open', '--round', ROUND);
+    expect(result).toMatchObject({ changed: false, status: 'open', summary: { already: true } });
+    expect((await cli('rounds', 'open', '--round', ROUND)).stdout).toMatch(/phase +open \(unchanged: done already\)/);
+  });
+
+  it('rounds list and show give the phase', async () => {
+    expect(await cliJson('rounds', 'list')).toEqual([
+      { round: ROUND, phase: 'open', total: 4, byStatus: { stored: 2, files_pending: 1, invalid: 1, not_found: 0, deleted: 0 } },
+    ]);
+    const show = await cliJson('rounds', 'show', ROUND);
+    expect(show).toMatchObject({ round: ROUND, phase: 'open', record: { id: ROUND, status: 'open' }, total: 4 });
+    const { stdout } = await cli('rounds', 'show', ROUND);
+    expect(stdout).toMatch(/^Round 2026-03: 4 dossiers \(2 stored, 1 files_pending, 1 invalid\)\n {2}phase +open\n/);
+  });
+
+  it('a step asked too early is refused: exit 6, nothing written', async () => {
+    const { code, stdout, stderr } = await cli('rounds', 'close-selection', '--round', ROUND);
+    expect(code).toBe(6);
+    expect(stdout).toBe('');
+    expect(stderr).toBe(`ds-selection: refused: round ${ROUND} is open: close-selection applies to a round that is reviewing\n`);
+    expect((await rounds.getRound(ROUND))?.status).toBe('open');
+    // A round that does not exist is refused too; so is a report of a round not closed.
+    expect((await cli('rounds', 'remind', '--round', '2026-07')).code).toBe(6);
+    expect((await cli('report', '--round', ROUND)).code).toBe(6);
+    expect((await cli('report', '--round', '2026-07')).code).toBe(3);
+  });
+
+  it('close-submissions --dry-run plans the assignments by reviewer, sends nothing', async () => {
+    const result = await cliJson('rounds', 'close-submissions', '--round', ROUND, '--dry-run');
+    expect(result).toMatchObject({ changed: false, status: 'open', plan: { round: { status: 'reviewing' }, mails: 3, shortfalls: [] } });
+    // Alice's administration is 2001's, Carole's conflicts are 2002's and 2003's: two eligible reviewers each.
+    expect(result.plan.assignments).toEqual({ [id('alice')]: [2002, 2003], [id('bob')]: [2001, 2002, 2003], [id('carole')]: [2001] });
+    const { stdout } = await cli('rounds', 'close-submissions', '--round', ROUND, '--dry-run');
+    expect(stdout).toMatch(new RegExp(`${REVIEWERS.carole.replace(/\./g, '\\.')} +1 +2001`));
+    expect(stdout).toContain('Mails to send: 3');
+    expect(await ses.mails()).toEqual([]);
+    expect(await rounds.listAssignments(ROUND)).toEqual([]);
+  });
+
+  it('close-submissions assigns, moves the round to reviewing and mails each reviewer a signed link', async () => {
+    const result = await cliJson('rounds', 'close-submissions', '--round', ROUND);
+    expect(result).toMatchObject({
+      step: 'close-submissions', changed: true, status: 'reviewing',
+      summary: { reviewableDossiers: 3, assignmentsWritten: 6, mailsSent: 3, mailFailures: 0 },
+    });
+    const mails = await ses.mails();
+    expect(mails.map((mail) => mail.destination.to[0]).sort()).toEqual([REVIEWERS.alice, REVIEWERS.bob, REVIEWERS.carole]);
+    expect(mails.every((mail) => mail.from === ROUNDS_CONFIG.mailFrom)).toBe(true);
+    const aliceMail = mails.find((mail) => mail.destination.to[0] === REVIEWERS.alice)!;
+    const link = /http:\/\/127\.0\.0\.1:9\/review\/2026-03\?token=(\S+)/.exec(aliceMail.body.text ?? '');
+    expect(link, aliceMail.body.text).not.toBeNull();
+    expect(verifyReviewToken(LINK_SECRET, ROUND, link![1])).toBe(id('alice'));
+  });
+
+  it('close-submissions again sends nothing more and exits 0', async () => {
+    const { code, stdout } = await cli('rounds', 'close-submissions', '--round', ROUND);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/phase +reviewing \(unchanged: done already\)/);
+    expect(stdout).toMatch(/mails already sent +3/);
+    expect(await ses.mails()).toHaveLength(3);
+  });
+
+  it('reviews list: one line per assignment, pending until reviewed', async () => {
+    const before = await cliJson('reviews', 'list', '--round', ROUND);
+    expect(before).toHaveLength(6);
+    expect(before.every((line: any) => line.state === 'pending' && line.submittedAt === null)).toBe(true);
+
+    // What the review page would write; Bob's review of 2003 stays pending.
+    await rounds.putReview(review(2001, 'bob', 5));
+    await rounds.putReview(review(2001, 'carole', 4));
+    await rounds.putReview(review(2002, 'alice', 5, { conflictOfInterest: true }));
+    await rounds.putReview(review(2002, 'bob', 3));
+    await rounds.putReview(review(2003, 'alice', 2));
+
+    const after = await cliJson('reviews', 'list', '--round', ROUND);
+    expect(after.map((line: any) => [line.dossierNumber, line.reviewerEmail, line.state, line.weightedMean])).toEqual([
+      [2001, REVIEWERS.bob, 'counted', 5],
+      [2001, REVIEWERS.carole, 'counted', 4],
+      [2002, REVIEWERS.alice, 'conflict', null],
+      [2002, REVIEWERS.bob, 'counted', 3],
+      [2003, REVIEWERS.alice, 'counted', 2],
+      [2003, REVIEWERS.bob, 'pending', null],
+    ]);
+    expect(after.find((line: any) => line.state === 'conflict').comment).toBe('Avis de alice sur 2002');
+
+    const { code, stdout, stderr } = await cli('reviews', 'list', '--round', ROUND);
+    expect(code).toBe(0);
+    expect(stdout.split('\n')[0]).toMatch(/^DOSSIER {2}REVIEWER +IMPACT {2}FAISABILITE {2}ENGAGEMENT {2}NUMERIQUE {2}MEAN {2}STATE +SUBMITTED$/);
+    expect(stdout).not.toContain('Avis de');
+    expect(stderr).toMatch(/^round 2026-03 \(reviewing, due \S+\): 6 assignments, 5 reviewed \(4 counted, 1 conflict, 0 incomplete\), 1 pending\n$/);
+  });
+
+  it('remind with SES down: the mail fails, exit 5; run again, it is sent once', async () => {
+    await writeStackFile('http://127.0.0.1:9');
+    try {
+      const { code, stdout, stderr } = await cli('rounds', 'remind', '--round', ROUND);
+      expect(code).toBe(5);
+      expect(stdout).toMatch(/mail failures +1/);
+      expect(stderr).toContain('remind: 1 mail not sent (SES refused or failed them); run the step again: it sends only those');
+    } finally {
+      await writeStackFile(ses.endpoint);
+    }
+    const result = await cliJson('rounds', 'remind', '--round', ROUND);
+    expect(result).toMatchObject({ changed: false, status: 'reviewing', summary: { reviewersToRemind: 1, mailsSent: 1, mailFailures: 0 } });
+    const reminders = (await ses.mails()).slice(3);
+    expect(reminders.map((mail) => mail.destination.to)).toEqual([[REVIEWERS.bob]]);
+    // Once a day at most.
+    expect(await cliJson('rounds', 'remind', '--round', ROUND)).toMatchObject({ summary: { mailsSent: 0, mailsAlreadySent: 1 } });
+    expect(await ses.mails()).toHaveLength(4);
+  });
+
+  it('close-selection --dry-run shows the decisions it would write', async () => {
+    const { code, stdout } = await cli('rounds', 'close-selection', '--round', ROUND, '--dry-run');
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/phase +reviewing → closed \(planned\)/);
+    expect(stdout).toMatch(/^ +RANK {2}DOSSIER {2}OUTCOME +SCORE {2}REVIEWS {2}POSTS {2}REASON$/m);
+    expect(await rounds.listDecisions(ROUND)).toEqual([]);
+  });
+
+  it('close-selection ranks, decides, writes the report to S3 and mails the staff', async () => {
+    const result = await cliJson('rounds', 'close-selection', '--round', ROUND);
+    expect(result).toMatchObject({ changed: true, status: 'closed', summary: { selected: 2, notSelected: 1, mailsSent: 1 } });
+    const staffMail = (await ses.mails()).at(-1)!;
+    expect(staffMail.destination.to).toEqual(ROUNDS_CONFIG.staffEmails);
+    expect(await rounds.listAudit(ROUND)).toContainEqual(expect.objectContaining({ step: 'close-selection', actor: ACTOR }));
+    // Closed: the step is done, a second run changes nothing (exit 0).
+    expect(await cliJson('rounds', 'close-selection', '--round', ROUND)).toMatchObject({ changed: false, status: 'closed' });
+  });
+
+  it('report prints the decisions of the closed round', async () => {
+    const { code, stdout, stderr } = await cli('report', '--round', ROUND);
+    expect(code).toBe(0);
+    const lines = stdout.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^Round 2026-03, selection closed \S+: 3 dossiers, 2 selected \(5 of 12 EIG posts\), 0 waitlisted, 1 not selected$/);
+    expect(lines[2]).toMatch(/^RANK {2}DOSSIER {2}OUTCOME +SCORE {2}REVIEWS {2}POSTS {2}TITLE +REASON$/);
+    expect(lines.slice(3).map((line) => line.trim().split(/ +/).slice(0, 5))).toEqual([
+      ['1', '2001', 'selected', '4.50', '2'],
+      ['2', '2002', 'selected', '3.00', '1'],
+      ['3', '2003', 'not_selected', '2.00', '1'],
+    ]);
+    expect(stderr).toBe(`the report close-selection wrote: s3://${s3.bucket}/reports/2026-03/selection.{json,csv}\n`);
+  });
+
+  it('report --json prints the report; --out writes the JSON and the CSV, the same bytes as in S3', async () => {
+    const report = await cliJson('report', '--round', ROUND);
+    expect(report).toMatchObject({ roundId: ROUND, capacityPosts: 12, totals: { selected: 2, postsSelected: 5 } });
+    expect(report.decisions.map((line: any) => [line.dossierNumber, line.outcome, line.title])).toEqual([
+      [2001, 'selected', 'Projet 2001'], [2002, 'selected', 'Projet 2002'], [2003, 'not_selected', 'Projet 2003'],
+    ]);
+
+    const { code, stderr } = await cli('report', '--round', ROUND, '--out', 'selection');
+    expect(code).toBe(0);
+    expect(stderr).toContain(`wrote ${join(workDir, 'selection', 'selection.json')} and ${join(workDir, 'selection', 'selection.csv')}`);
+    const csv = await readFile(join(workDir, 'selection', 'selection.csv'));
+    const s3Csv = Buffer.from(await (await s3.client.send(new GetObjectCommand({ Bucket: s3.bucket, Key: 'reports/2026-03/selection.csv' }))).Body!.transformToByteArray());
+    expect(csv.equals(s3Csv)).toBe(true);
+    const text = csv.toString('utf8');
+    expect(text.startsWith('\uFEFFrang,dossier,titre,administration')).toBe(true);
+    expect(text.split('\r\n')[1]).toMatch(/^1,2001,Projet 2001,Administration 2001,2,4\.5,2,sélectionné,"rank 1, score 4\.5: /);
+    expect(JSON.parse(await readFile(join(workDir, 'selection', 'selection.json'), 'utf8'))).toEqual(report);
+  });
+
+  it('rounds list shows the closed round; bin/ds-selection.js exits 6 for a refused step', async () => {
+    expect((await cliJson('rounds', 'list'))[0]).toMatchObject({ round: ROUND, phase: 'closed' });
+    let failure: { code: number; stderr: string } | undefined;
+    try {
+      await execFileAsync(process.execPath, [BIN, 'rounds', 'remind', '--round', ROUND], { cwd: workDir, env: { ...process.env, DATA_DIR: dataDir } });
+    } catch (error) {
+      failure = error as { code: number; stderr: string };
+    }
+    // remind of a closed round does nothing (later phase): exit 0. A round never opened is refused.
+    expect(failure).toBeUndefined();
+    try {
+      await execFileAsync(process.execPath, [BIN, 'rounds', 'close-submissions', '--round', '2026-05'], { cwd: workDir, env: { ...process.env, DATA_DIR: dataDir } });
+    } catch (error) {
+      failure = error as { code: number; stderr: string };
+    }
+    expect(failure?.code).toBe(6);
+    expect(failure?.stderr).toContain('refused: round 2026-05 does not exist');
+  });
+});
+
+describe('--stage: the round steps of a deployed stack (AWS mocked)', () => {
+  let mocks: { restore(): void }[] = [];
+  const API_URL = 'https://abc.execute-api.eu-west-3.amazonaws.com/';
+  const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-3:123456789012:secret:review-link';
+  const stageOutputs = (extra: Record<string, string> = { ReviewLinkSecretArn: SECRET_ARN }): Output[] => Object.entries({
+    ApiUrl: API_URL, V2WebhookUrl: `${API_URL}webhooks/ds-v2`, TableName: 'DsSelection-dev-Table', BucketName: 'dsselection-dev-bucket',
+    IngestQueueUrl: 'https://sqs.eu-west-3.amazonaws.com/123456789012/ingest',
+    DeadLetterQueueUrl: 'https://sqs.eu-west-3.amazonaws.com/123456789012/ingest-dlq', ...extra,
+  }).map(([OutputKey, OutputValue]) => ({ OutputKey, OutputValue }));
+
+  function mockStage(outputList: Output[]) {
+    const cloudFormation = mockClient(CloudFormationClient);
+    cloudFormation.on(DescribeStacksCommand, { StackName: 'DsSelection-dev' }).resolves({
+      Stacks: [{ StackName: 'DsSelection-dev', StackStatus: 'UPDATE_COMPLETE', CreationTime: new Date(), Outputs: outputList }],
+    });
+    const secrets = mockClient(SecretsManagerClient);
+    secrets.on(GetSecretValueCommand, { SecretId: SECRET_ARN }).resolves({ SecretString: 'stage-review-link-key\n' });
+    mocks.push(cloudFormation, secrets);
+    return { secrets };
+  }
+
+  afterEach(() => {
+    for (const mock of mocks) mock.restore();
+    mocks = [];
+  });
+
+  it('signs review links with the ReviewLinkSecretArn secret, for the review page at ApiUrl', async () => {
+    const { secrets } = mockStage(stageOutputs());
+    const connection = await connect({ stage: 'dev' }, { stdout: { write: () => {} }, stderr: { write: () => {} }, env: {}, cwd: workDir });
+    try {
+      const deps = await connection.roundStepDependencies();
+      expect(deps.reviewLinks).toEqual({ baseUrl: API_URL, secret: 'stage-review-link-key' });
+      expect(deps.config.mailFrom).toBe(ROUNDS_CONFIG.mailFrom);
+      expect(secrets.commandCalls(GetSecretValueCommand)).toHaveLength(1);
+    } finally {
+      connection.close();
+    }
+  });
+
+  it('open --dry-run reads the stage\'s table, writes nothing', async () => {
+    mockStage(stageOutputs());
+    const dynamoDb = mockClient(DynamoDBDocumentClient);
+    mocks.push(dynamoDb);
+    dynamoDb.on(GetCommand).resolves({});
+    dynamoDb.on(QueryCommand).resolves({ Items: [] });
+    const result = await cliJson('--stage', 'dev', 'rounds', 'open', '--round', '2026-09', '--dry-run');
+    expect(result).toMatchObject({ step: 'open', roundId: '2026-09', dryRun: true, plan: { round: { status: 'open' } } });
+    expect(dynamoDb.commandCalls(GetCommand)[0]!.args[0].input.TableName).toBe('DsSelection-dev-Table');
+    expect(dynamoDb.calls().map((call) => call.args[0].constructor.name).filter((name) => !['GetCommand', 'QueryCommand'].includes(name))).toEqual([]);
+  });
+
+  it('a stack without ReviewLinkSecretArn exits 2, saying to redeploy', async () => {
+    mockStage(stageOutputs({}));
+    const { code, stderr } = await cli('--stage', 'dev', 'rounds', 'remind', '--dry-run');
+    expect(code).toBe(2);
+    expect(stderr).toContain('stack DsSelection-dev has no ReviewLinkSecretArn output: redeploy it');
+  });
+});
