@@ -63,6 +63,7 @@ export const OUTPUTS = [
   'DsApiTokenSecretArn',
   'DsWebhookV2SecretArn',
   'ReviewLinkSecretArn',
+  'MailConfigurationSetName',
   'DemarcheNumbers',
   'DsApiUrl',
   'EgressIp',
@@ -324,6 +325,7 @@ export class DsSelectionStack extends Stack {
     output('DsApiTokenSecretArn', this.secrets.dsApiToken.secretArn, 'Secret to fill with the DS API token (put-secret-value).');
     output('DsWebhookV2SecretArn', this.secrets.dsWebhookV2Secret.secretArn, 'Secret to fill with the whsec_ secret returned by webhookCreer (put-secret-value).');
     output('ReviewLinkSecretArn', this.secrets.reviewLinkSecret.secretArn, 'Secret holding the key that signs reviewers\' review links (generated).');
+    output('MailConfigurationSetName', this.mail.configurationSet.configurationSetName, 'SES configuration set every mail goes through (bounce and complaint suppression).');
     output('DemarcheNumbers', demarches, 'Démarche number(s) this stage accepts and ingests (comma-separated).');
     output('DsApiUrl', stage.dsApiUrl, 'DS GraphQL endpoint the stage calls.');
     if (this.egress) {
