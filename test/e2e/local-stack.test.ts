@@ -1,6 +1,6 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -152,6 +152,31 @@ describe('local stack', () => {
     expect(invalid.issues.length).toBeGreaterThan(0);
     const list = JSON.parse((await cli('dossiers', 'list', '--round', '2026-03', '--json')).stdout);
     expect(list.map((d: { number: number }) => d.number).sort()).toEqual([23456789, 23456790, 23456791]);
+  });
+
+  it('runs a round from the CLI: reviewers, opening, assignment mails shown on the local SES page', async () => {
+    const reviewersFile = join(dataDir, 'reviewers.csv');
+    await writeFile(reviewersFile, 'email,name,conflicts\nalice@example.gouv.fr,Alice Reviewer,\nbob@example.gouv.fr,Bob Reviewer,13009999700012\ncarol@example.gouv.fr,Carol Reviewer,\n');
+    expect((await cli('reviewers', 'import', reviewersFile, '--json')).code).toBe(0);
+    expect((await cli('rounds', 'open', '--round', '2026-03', '--json')).code).toBe(0);
+    const closing = await cli('rounds', 'close-submissions', '--round', '2026-03', '--json');
+    expect(closing.code).toBe(0);
+    expect(JSON.parse(closing.stdout)).toMatchObject({ roundId: '2026-03', changed: true, status: 'reviewing' });
+
+    // The two valid dossiers get two reviewers each; Bob never gets the administration he declared a conflict with.
+    const reviews = JSON.parse((await cli('reviews', 'list', '--round', '2026-03', '--json')).stdout) as { dossierNumber: number; reviewerEmail: string }[];
+    expect(reviews).toHaveLength(4);
+    expect(reviews.filter((r) => r.dossierNumber === 23456789).map((r) => r.reviewerEmail)).not.toContain('bob@example.gouv.fr');
+    const { local } = JSON.parse(await readFile(join(dataDir, 'stack.json'), 'utf8'));
+    type StoredMail = { destination: { to: string[] }; body: { text: string } };
+    const store = await (await fetch(`${local.mailUrl}store`)).json() as { emails: StoredMail[] };
+    // One assignment mail per reviewer who has dossiers, each with a personal review link.
+    const recipients = store.emails.flatMap((mail) => mail.destination.to).sort();
+    expect(recipients).toEqual([...new Set(reviews.map((r) => r.reviewerEmail))].sort());
+    for (const mail of store.emails) expect(mail.body.text).toMatch(/\/review\/2026-03\?token=[0-9a-f]{16}\./);
+    expect((await cli('rounds', 'close-submissions', '--round', '2026-03', '--json')).code).toBe(0);
+    const again = await (await fetch(`${local.mailUrl}store`)).json() as { emails: unknown[] };
+    expect(again.emails).toHaveLength(store.emails.length);
   });
 
   it('keeps everything across a restart, and a second start on a busy port fails clearly', async () => {
