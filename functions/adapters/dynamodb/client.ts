@@ -3,11 +3,14 @@ import {
   BatchGetCommand,
   BatchWriteCommand,
   DynamoDBDocumentClient,
+  QueryCommand,
+  type QueryCommandInput,
   type BatchGetCommandInput,
   type BatchGetCommandOutput,
   type BatchWriteCommandInput,
   type BatchWriteCommandOutput,
 } from '@aws-sdk/lib-dynamodb';
+import { TABLE_KEYS } from './table.ts';
 
 export interface DynamoDbClientOptions {
   /**
@@ -119,4 +122,34 @@ export function chunks<T>(items: readonly T[], size: number): T[][] {
   const result: T[][] = [];
   for (let i = 0; i < items.length; i += size) result.push(items.slice(i, i + size));
   return result;
+}
+
+type Item = Record<string, unknown>;
+
+/** Every page of a query, following LastEvaluatedKey (for bounded collections). `pageSize` forces small pages in tests. */
+export async function queryAll(client: DynamoDBDocumentClient, input: QueryCommandInput, pageSize?: number): Promise<Item[]> {
+  const items: Item[] = [];
+  let startKey: Item | undefined;
+  do {
+    const page = await client.send(new QueryCommand({
+      ...input,
+      ...(pageSize ? { Limit: pageSize } : {}),
+      ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+    }));
+    items.push(...(page.Items ?? []));
+    startKey = page.LastEvaluatedKey;
+  } while (startKey);
+  return items;
+}
+
+/** Attributes that exist for the table's sake, not the record's: stripped on the way out. */
+const STORAGE_ATTRIBUTES = [
+  TABLE_KEYS.partitionKey, TABLE_KEYS.sortKey,
+  TABLE_KEYS.gsi1.partitionKey, TABLE_KEYS.gsi1.sortKey, TABLE_KEYS.gsi2.partitionKey, TABLE_KEYS.gsi2.sortKey, 'type',
+];
+
+export function withoutStorageAttributes<T>(item: Item): T {
+  const record = { ...item };
+  for (const name of STORAGE_ATTRIBUTES) delete record[name];
+  return record as T;
 }

@@ -9,7 +9,7 @@ import {
 import type { AttachmentRecord, DossierRecord, DossierStatus } from '#core/dossier';
 import type { DossierRepository, SaveResult } from '#core/ports';
 import { UNASSIGNED_ROUND } from '#core/round';
-import { isConditionalCheckFailed } from '#adapters/dynamodb/client';
+import { isConditionalCheckFailed, queryAll, withoutStorageAttributes } from '#adapters/dynamodb/client';
 import { TABLE_KEYS } from '#adapters/dynamodb/table';
 
 /*
@@ -25,8 +25,6 @@ const { partitionKey: PK, sortKey: SK, gsi1, gsi2 } = TABLE_KEYS;
 
 type Item = Record<string, unknown>;
 
-/** Attributes that exist for the table's sake, not the record's: stripped on the way out. */
-const STORAGE_ATTRIBUTES = [PK, SK, gsi1.partitionKey, gsi1.sortKey, gsi2.partitionKey, gsi2.sortKey, 'type'];
 
 const DOSSIER_SK = '#DOSSIER';
 const FILE_SK_PREFIX = 'FILE#';
@@ -61,11 +59,6 @@ function attachmentItem(record: AttachmentRecord): Item {
   return { ...record, [PK]: dossierPk(record.dossierNumber), [SK]: `${FILE_SK_PREFIX}${record.key}`, type: 'attachment' };
 }
 
-function withoutStorageAttributes<T>(item: Item): T {
-  const record = { ...item };
-  for (const name of STORAGE_ATTRIBUTES) delete record[name];
-  return record as T;
-}
 
 /** What DossierRecord a dossier DS never showed us gets: nothing known but its number. */
 function missingDossier(number: number, demarcheNumber: number, status: DossierStatus, at: Date): DossierRecord {
@@ -341,17 +334,6 @@ export class DynamoDossierRepository implements DossierRepository {
 
   /** Every page of a query (for bounded collections, such as the files of one dossier). */
   private async queryAll(input: QueryCommandInput): Promise<Item[]> {
-    const items: Item[] = [];
-    let startKey: Item | undefined;
-    do {
-      const page = await this.client.send(new QueryCommand({
-        ...input,
-        ...(this.queryPageSize ? { Limit: this.queryPageSize } : {}),
-        ...(startKey ? { ExclusiveStartKey: startKey } : {}),
-      }));
-      items.push(...(page.Items ?? []));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
-    return items;
+    return queryAll(this.client, input, this.queryPageSize);
   }
 }

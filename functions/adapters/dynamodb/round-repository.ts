@@ -2,7 +2,6 @@ import {
   DeleteCommand,
   GetCommand,
   PutCommand,
-  QueryCommand,
   type DynamoDBDocumentClient,
   type QueryCommandInput,
 } from '@aws-sdk/lib-dynamodb';
@@ -10,7 +9,7 @@ import type {
   AssignmentRecord, AuditRecord, DecisionRecord, NotificationRecord, ReviewRecord, ReviewerRecord, RoundRecord, RoundStatus,
 } from '#core/rounds/model';
 import type { RoundRepository, RoundWrite } from '#core/rounds/ports';
-import { batchWriteDrained, chunks, isConditionalCheckFailed, type BatchRetryOptions } from '#adapters/dynamodb/client';
+import { batchWriteDrained, chunks, isConditionalCheckFailed, queryAll, withoutStorageAttributes, type BatchRetryOptions } from '#adapters/dynamodb/client';
 import { TABLE_KEYS } from '#adapters/dynamodb/table';
 
 /*
@@ -31,8 +30,6 @@ const { partitionKey: PK, sortKey: SK, gsi1, gsi2 } = TABLE_KEYS;
 
 type Item = Record<string, unknown>;
 
-/** Attributes that exist for the table's sake, not the record's: stripped on the way out. */
-const STORAGE_ATTRIBUTES = [PK, SK, gsi1.partitionKey, gsi1.sortKey, gsi2.partitionKey, gsi2.sortKey, 'type'];
 
 /** Partition key prefixes of this adapter's items (for IAM `dynamodb:LeadingKeys` conditions). */
 export const ROUND_KEY_PREFIX = 'ROUND#';
@@ -163,11 +160,6 @@ function auditItem(record: AuditRecord): Item {
   };
 }
 
-function withoutStorageAttributes<T>(item: Item): T {
-  const record = { ...item };
-  for (const name of STORAGE_ATTRIBUTES) delete record[name];
-  return record as T;
-}
 
 /** One item per key, the last one given winning: DynamoDB refuses a batch with a key twice. */
 function uniqueByKey(items: Item[]): Item[] {
@@ -411,19 +403,7 @@ export class DynamoRoundRepository implements RoundRepository {
 
   /** Every page of a query, following LastEvaluatedKey. */
   private async queryAll(input: Omit<QueryCommandInput, 'TableName'>): Promise<Item[]> {
-    const items: Item[] = [];
-    let startKey: Item | undefined;
-    do {
-      const page = await this.client.send(new QueryCommand({
-        ...input,
-        TableName: this.tableName,
-        ...(this.queryPageSize ? { Limit: this.queryPageSize } : {}),
-        ...(startKey ? { ExclusiveStartKey: startKey } : {}),
-      }));
-      items.push(...(page.Items ?? []));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
-    return items;
+    return queryAll(this.client, { ...input, TableName: this.tableName }, this.queryPageSize);
   }
 
   /** Unconditional puts, deduplicated by key, 25 per BatchWriteItem, unprocessed items retried. */
