@@ -19,11 +19,10 @@ import { DynamoRoundRepository } from '#adapters/dynamodb/round-repository';
 import { ROUNDS_CONFIG } from '#shared/rounds-config';
 import type { StackOutputs } from '#infra/stack-outputs';
 import { connect } from '../../infra/cli/connect.ts';
-import { run } from '../../infra/cli/main.ts';
-import type { CliIo } from '../../infra/cli/output.ts';
 import { startDynalite, type RunningEngine } from '../helpers/dynamodb-engines.ts';
 import { S3RVER_CREDENTIALS, startS3rver, type S3Engine } from '../helpers/s3-engine.ts';
 import { startSesLocal, type SesEngine } from '../helpers/ses-engine.ts';
+import { cliRunner } from '../helpers/cli-runner.ts';
 
 /*
  * The round commands of the staff CLI against real local engines (dynalite, s3rver,
@@ -50,26 +49,7 @@ let dataDir: string;
 let workDir: string;
 let outputs: StackOutputs;
 
-interface Result { code: number; stdout: string; stderr: string }
-
-async function cli(...argv: string[]): Promise<Result> {
-  let stdout = '';
-  let stderr = '';
-  const io: CliIo = {
-    stdout: { write: (text: string) => { stdout += text; } },
-    stderr: { write: (text: string) => { stderr += text; } },
-    env: {},
-    cwd: workDir,
-  };
-  const code = await run(['--data-dir', dataDir, ...argv], io);
-  return { code, stdout, stderr };
-}
-
-async function cliJson<T = any>(...argv: string[]): Promise<T> {
-  const result = await cli(...argv, '--json');
-  expect(result.code, result.stderr).toBe(0);
-  return JSON.parse(result.stdout) as T;
-}
+const { cli, cliJson } = cliRunner(() => ({ dataDir, workDir }));
 
 async function writeStackFile(sesEndpoint: string): Promise<void> {
   const file = { ...outputs, local: { ...outputs.local!, endpoints: { ...outputs.local!.endpoints, ses: sesEndpoint } } };

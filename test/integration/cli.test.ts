@@ -21,10 +21,9 @@ import { createSqsClient } from '#adapters/sqs/client';
 import type { StackOutputs } from '#infra/stack-outputs';
 import { DsSimulator } from '../../infra/local/ds-simulator.ts';
 import { LocalSqs } from '../../infra/local/sqs-server.ts';
-import { run } from '../../infra/cli/main.ts';
-import type { CliIo } from '../../infra/cli/output.ts';
 import { startDynalite, type RunningEngine } from '../helpers/dynamodb-engines.ts';
 import { S3RVER_CREDENTIALS, startS3rver, type S3Engine } from '../helpers/s3-engine.ts';
+import { cliRunner, type CliResult } from '../helpers/cli-runner.ts';
 
 /*
  * The staff CLI against real local engines: dynalite, s3rver, the local SQS and the DS
@@ -50,26 +49,8 @@ let dataDir: string;
 let workDir: string;
 let outputs: StackOutputs;
 
-interface Result { code: number; stdout: string; stderr: string }
-
-async function cli(...argv: string[]): Promise<Result> {
-  let stdout = '';
-  let stderr = '';
-  const io: CliIo = {
-    stdout: { write: (text: string) => { stdout += text; } },
-    stderr: { write: (text: string) => { stderr += text; } },
-    env: {},
-    cwd: workDir,
-  };
-  const code = await run(['--data-dir', dataDir, ...argv], io);
-  return { code, stdout, stderr };
-}
-
-async function cliJson<T = any>(...argv: string[]): Promise<T> {
-  const result = await cli(...argv, '--json');
-  expect(result.code, result.stderr).toBe(0);
-  return JSON.parse(result.stdout) as T;
-}
+const { cli, cliJson } = cliRunner(() => ({ dataDir, workDir }));
+type Result = CliResult;
 
 /** A file archived in S3 as ingestion leaves it: key, bytes, and DS's checksum. */
 interface SeededFile { ref: AttachmentRef; content: Buffer }
