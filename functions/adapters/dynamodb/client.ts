@@ -10,25 +10,14 @@ import {
   type BatchWriteCommandInput,
   type BatchWriteCommandOutput,
 } from '@aws-sdk/lib-dynamodb';
+import { clientConfig, type ClientOptions } from '../client-options.ts';
 import { TABLE_KEYS } from './table.ts';
 
-export interface DynamoDbClientOptions {
-  /**
-   * Only for tests and the local runtime. Everywhere else leave it out: the SDK reads the
-   * standard AWS_ENDPOINT_URL_DYNAMODB variable itself, so no branch is needed here.
-   */
-  endpoint?: string;
-  region?: string;
-  /** Only for local engines (dummy keys, so no real AWS account can ever be reached). */
-  credentials?: { accessKeyId: string; secretAccessKey: string };
-}
+export type DynamoDbClientOptions = ClientOptions;
 
+/** The DynamoDB client, on AWS, dynalite and DynamoDB Local alike (AWS_ENDPOINT_URL_DYNAMODB). */
 export function createDynamoDbClient(options: DynamoDbClientOptions = {}): DynamoDBClient {
-  return new DynamoDBClient({
-    ...(options.endpoint ? { endpoint: options.endpoint } : {}),
-    ...(options.region ? { region: options.region } : {}),
-    ...(options.credentials ? { credentials: options.credentials } : {}),
-  });
+  return new DynamoDBClient(clientConfig(options));
 }
 
 /**

@@ -1,11 +1,7 @@
-import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import { S3Client } from '@aws-sdk/client-s3';
+import { clientConfig, type ClientOptions } from '../client-options.ts';
 
-export interface S3ClientOptions {
-  /** A local engine (s3rver) or any S3-compatible endpoint; by default the SDK reads AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL. */
-  endpoint?: string;
-  region?: string;
-  credentials?: S3ClientConfig['credentials'];
-}
+export type S3ClientOptions = ClientOptions;
 
 /** The endpoint the SDK will use when none is given: the standard AWS variables, S3's first. */
 function endpointFromEnvironment(env: NodeJS.ProcessEnv): string | undefined {
@@ -29,9 +25,7 @@ export function createS3Client(options: S3ClientOptions = {}, env: NodeJS.Proces
   // Local engines ignore the region, but the SDK refuses to sign without one.
   const region = options.region ?? (endpoint && !env.AWS_REGION ? 'us-east-1' : undefined);
   return new S3Client({
-    ...(options.endpoint ? { endpoint: options.endpoint } : {}),
-    ...(region ? { region } : {}),
-    ...(options.credentials ? { credentials: options.credentials } : {}),
+    ...clientConfig({ ...options, ...(region ? { region } : {}) }),
     forcePathStyle: endpoint !== undefined,
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',

@@ -1,21 +1,9 @@
-import { SESv2Client, type SESv2ClientConfig } from '@aws-sdk/client-sesv2';
+import { SESv2Client } from '@aws-sdk/client-sesv2';
+import { clientConfig, type ClientOptions } from '../client-options.ts';
 
-export interface SesClientOptions {
-  /**
-   * Only for tests and the local runtime. Everywhere else leave it out: the SDK reads the
-   * standard AWS_ENDPOINT_URL_SESV2 (or AWS_ENDPOINT_URL) variable itself, so no branch is needed here.
-   */
-  endpoint?: string;
-  region?: string;
-  /** Only for local engines (dummy keys, so no real AWS account can ever be reached). */
-  credentials?: SESv2ClientConfig['credentials'];
-}
+export type SesClientOptions = ClientOptions;
 
-/** The SES (API v2) client the mailer uses, on AWS and on aws-ses-v2-local alike. */
+/** The SES (API v2) client the mailer uses, on AWS and on aws-ses-v2-local alike (AWS_ENDPOINT_URL_SESV2). */
 export function createSesClient(options: SesClientOptions = {}): SESv2Client {
-  return new SESv2Client({
-    ...(options.endpoint ? { endpoint: options.endpoint } : {}),
-    ...(options.region ? { region: options.region } : {}),
-    ...(options.credentials ? { credentials: options.credentials } : {}),
-  });
+  return new SESv2Client(clientConfig(options));
 }

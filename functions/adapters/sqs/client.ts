@@ -1,20 +1,9 @@
-import { SQSClient, type SQSClientConfig } from '@aws-sdk/client-sqs';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { clientConfig, type ClientOptions } from '../client-options.ts';
 
-export interface SqsClientOptions {
-  /**
-   * Only for tests and the local runtime. Everywhere else leave it out: the SDK reads the
-   * standard AWS_ENDPOINT_URL_SQS (then AWS_ENDPOINT_URL) variable itself, so no branch is needed here.
-   */
-  endpoint?: string;
-  region?: string;
-  /** Only for local engines (dummy keys, so no real AWS account can ever be reached). */
-  credentials?: SQSClientConfig['credentials'];
-}
+export type SqsClientOptions = ClientOptions;
 
+/** The SQS client, on AWS and on the local SQS alike (AWS_ENDPOINT_URL_SQS). */
 export function createSqsClient(options: SqsClientOptions = {}): SQSClient {
-  return new SQSClient({
-    ...(options.endpoint ? { endpoint: options.endpoint } : {}),
-    ...(options.region ? { region: options.region } : {}),
-    ...(options.credentials ? { credentials: options.credentials } : {}),
-  });
+  return new SQSClient(clientConfig(options));
 }
