@@ -3,7 +3,7 @@ import { countUnsent, deliverMails, emptyTally, type PendingMail } from './notif
 import { rankDossiers, selectionTotals, type SelectionTotals } from './rank-dossiers.ts';
 import { selectionReportMail } from './round-mails.ts';
 import {
-  audit, mailSummary, phasePosition, refuseEarlier, resolveRound, writeRound,
+  audit, mailSummary, positionOrRefuse, resolveRound, writeRound,
   type RoundStepDependencies, type RoundStepRequest, type RoundStepResult, type RoundStepSummary,
 } from './round-step.ts';
 import { selectionReport } from './selection-report.ts';
@@ -25,8 +25,7 @@ export const SELECTION_REPORT_KEY = 'selection_report';
  */
 export async function closeSelection(request: RoundStepRequest, deps: RoundStepDependencies): Promise<RoundStepResult> {
   const round = await resolveRound(deps.rounds, request.step, request.roundId, 'reviewing');
-  const position = phasePosition(round.status, 'reviewing');
-  if (position === 'earlier') throw refuseEarlier(request.step, round, 'reviewing');
+  const position = positionOrRefuse(request.step, round, 'reviewing');
   const now = deps.clock.now();
   const dryRun = request.dryRun === true;
   const base = { step: request.step, roundId: round.id, dryRun };

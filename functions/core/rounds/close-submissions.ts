@@ -5,7 +5,7 @@ import { DAY_MS } from './paris-dates.ts';
 import { reviewLink } from './review-links.ts';
 import { assignmentMail } from './round-mails.ts';
 import {
-  audit, mailSummary, phasePosition, refuseEarlier, resolveRound, writeRound,
+  audit, mailSummary, positionOrRefuse, resolveRound, writeRound,
   type RoundStepDependencies, type RoundStepRequest, type RoundStepResult, type RoundStepSummary,
 } from './round-step.ts';
 
@@ -23,8 +23,7 @@ import {
  */
 export async function closeSubmissions(request: RoundStepRequest, deps: RoundStepDependencies): Promise<RoundStepResult> {
   const round = await resolveRound(deps.rounds, request.step, request.roundId, 'open');
-  const position = phasePosition(round.status, 'open');
-  if (position === 'earlier') throw refuseEarlier(request.step, round, 'open');
+  const position = positionOrRefuse(request.step, round, 'open');
   const now = deps.clock.now();
   const dryRun = request.dryRun === true;
   const base = { step: request.step, roundId: round.id, dryRun };

@@ -5,7 +5,7 @@ import { DAY_MS, parisDay } from './paris-dates.ts';
 import { reviewLink } from './review-links.ts';
 import { reminderMail } from './round-mails.ts';
 import {
-  audit, mailSummary, phasePosition, refuseEarlier, resolveRound,
+  audit, mailSummary, positionOrRefuse, resolveRound,
   type RoundStepDependencies, type RoundStepRequest, type RoundStepResult, type RoundStepSummary,
 } from './round-step.ts';
 
@@ -47,8 +47,7 @@ export async function remindReviewers(request: RoundStepRequest, deps: RoundStep
 }
 
 async function remindRound(request: RoundStepRequest, deps: RoundStepDependencies, round: RoundRecord): Promise<RoundStepResult> {
-  const position = phasePosition(round.status, 'reviewing');
-  if (position === 'earlier') throw refuseEarlier(request.step, round, 'reviewing');
+  const position = positionOrRefuse(request.step, round, 'reviewing');
   const now = deps.clock.now();
   const dryRun = request.dryRun === true;
   const base = { step: request.step, roundId: round.id, dryRun, changed: false, status: round.status };

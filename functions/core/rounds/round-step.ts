@@ -73,6 +73,13 @@ export function refuseEarlier(step: RoundStep, round: RoundRecord, from: RoundSt
   );
 }
 
+/** Where `round` stands for a step starting from `from`; a round in an earlier phase is refused. */
+export function positionOrRefuse(step: RoundStep, round: RoundRecord, from: RoundStatus): Exclude<PhasePosition, 'earlier'> {
+  const position = phasePosition(round.status, from);
+  if (position === 'earlier') throw refuseEarlier(step, round, from);
+  return position;
+}
+
 /**
  * The round a step works on: `roundId`'s (refused when missing), or else the oldest one in
  * `from`. When no round is in `from`, the newest round already past it: the step then does
