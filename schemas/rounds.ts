@@ -9,8 +9,10 @@ export const RoundIdSchema = z.string().regex(/^\d{4}-(01|03|05|07|09|11)$/, 'a 
 
 export const CriterionSchema = z.object({
   id: z.string().regex(/^[a-z][a-z0-9_]*$/, 'criterion ids are lower-case words'),
-  label: z.string().min(1),
-  weight: z.number().positive(),
+  label: z.string().trim().min(1, 'a criterion needs a label'),
+  /** One line shown under the label on the review page. */
+  description: z.string().trim().min(1).optional(),
+  weight: z.number().positive('a weight must be above 0'),
 });
 export type Criterion = z.infer<typeof CriterionSchema>;
 
@@ -25,6 +27,8 @@ export const RoundsConfigSchema = z.object({
   minimumScore: z.number().min(1).max(5).default(3),
   /** Days reviewers have, from the closing of submissions. */
   reviewDays: z.number().int().positive().default(21),
+  /** Days the personal review links keep working after the review deadline (reading scores, a late closing). */
+  reviewLinkGraceDays: z.number().int().nonnegative().max(365).default(14),
   criteria: z.array(CriterionSchema).min(1).refine((c) => new Set(c.map((x) => x.id)).size === c.length, 'criterion ids must be unique'),
   /** Who receives the selection report. */
   staffEmails: z.array(z.email()).min(1),

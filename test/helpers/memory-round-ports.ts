@@ -43,7 +43,7 @@ export class MemoryRoundRepository implements RoundRepository {
   /** Writes of any kind (audit records and claims included): what a dry run must not do. */
   get writeCount(): number {
     const writes: Method[] = [
-      'createRound', 'updateRound', 'putReviewers', 'putAssignments', 'putReview', 'claimNotification',
+      'createRound', 'updateRound', 'putReviewers', 'putAssignments', 'putReview', 'putReviewIfVersion', 'claimNotification',
       'markNotificationSent', 'releaseNotification', 'putDecisions', 'putAudit',
     ];
     return this.calls.filter((c) => writes.includes(c)).length;
@@ -99,6 +99,43 @@ export class MemoryRoundRepository implements RoundRepository {
   async listReviewers() {
     await this.enter('listReviewers');
     return [...this.reviewers.values()].sort(byId).map(clone);
+  }
+
+  async getReviewer(id: string) {
+    await this.enter('getReviewer');
+    const reviewer = this.reviewers.get(id);
+    return reviewer ? clone(reviewer) : undefined;
+  }
+
+  async listReviewerAssignments(roundId: string, reviewerId: string) {
+    await this.enter('listReviewerAssignments');
+    return [...this.assignments.values()]
+      .filter((a) => a.roundId === roundId && a.reviewerId === reviewerId)
+      .sort((a, b) => a.dossierNumber - b.dossierNumber)
+      .map(clone);
+  }
+
+  async putReviewIfVersion(review: ReviewRecord, expectedVersion: number) {
+    await this.enter('putReviewIfVersion');
+    const key = `${review.roundId}|${review.dossierNumber}|${review.reviewerId}`;
+    const current = this.reviews.get(key);
+    if ((current?.version ?? 0) !== expectedVersion) return { written: false as const, current: current ? clone(current) : undefined };
+    this.reviews.set(key, clone(review));
+    return { written: true as const };
+  }
+
+  async getReview(roundId: string, dossierNumber: number, reviewerId: string) {
+    await this.enter('getReview');
+    const review = this.reviews.get(`${roundId}|${dossierNumber}|${reviewerId}`);
+    return review ? clone(review) : undefined;
+  }
+
+  async listReviewerReviews(roundId: string, reviewerId: string) {
+    await this.enter('listReviewerReviews');
+    return [...this.reviews.values()]
+      .filter((r) => r.roundId === roundId && r.reviewerId === reviewerId)
+      .sort((a, b) => a.dossierNumber - b.dossierNumber)
+      .map(clone);
   }
 
   async putAssignments(assignments: AssignmentRecord[]) {

@@ -8,7 +8,7 @@ import {
 import type {
   AssignmentRecord, AuditRecord, DecisionRecord, NotificationRecord, ReviewRecord, ReviewerRecord, RoundRecord, RoundStatus,
 } from '#core/rounds/model';
-import type { RoundRepository, RoundWrite } from '#core/rounds/ports';
+import type { ReviewWrite, RoundRepository, RoundWrite } from '#core/rounds/ports';
 import { batchWriteDrained, chunks, isConditionalCheckFailed, queryAll, withoutStorageAttributes, type BatchRetryOptions } from '#adapters/dynamodb/client';
 import { TABLE_KEYS } from '#adapters/dynamodb/table';
 
@@ -268,6 +268,13 @@ export class DynamoRoundRepository implements RoundRepository {
     await this.batchPut(reviewers.map(reviewerItem));
   }
 
+  async getReviewer(id: string): Promise<ReviewerRecord | undefined> {
+    const { Item } = await this.client.send(new GetCommand({
+      TableName: this.tableName, Key: { [PK]: reviewerPk(keyPart('reviewer id', id)), [SK]: REVIEWER_SK }, ConsistentRead: true,
+    }));
+    return Item ? withoutStorageAttributes<ReviewerRecord>(Item) : undefined;
+  }
+
   /** Index query on gsi2 (eventually consistent in AWS), ordered by id. */
   async listReviewers(): Promise<ReviewerRecord[]> {
     const items = await this.queryAll({
@@ -292,6 +299,46 @@ export class DynamoRoundRepository implements RoundRepository {
 
   async putReview(review: ReviewRecord): Promise<void> {
     await this.client.send(new PutCommand({ TableName: this.tableName, Item: reviewItem(review) }));
+  }
+
+  /**
+   * A put conditioned on the stored version: `attribute_not_exists(version)` for 0 (no review, or
+   * one from before versions), `version = :expected` otherwise. On a lost race, reads it back.
+   */
+  async putReviewIfVersion(review: ReviewRecord, expectedVersion: number): Promise<ReviewWrite> {
+    if (!Number.isSafeInteger(expectedVersion) || expectedVersion < 0) throw new RangeError(`not a review version: ${expectedVersion}`);
+    try {
+      await this.client.send(new PutCommand({
+        TableName: this.tableName,
+        Item: reviewItem(review),
+        ConditionExpression: expectedVersion === 0 ? 'attribute_not_exists(#version)' : '#version = :expected',
+        ExpressionAttributeNames: { '#version': 'version' },
+        ...(expectedVersion === 0 ? {} : { ExpressionAttributeValues: { ':expected': expectedVersion } }),
+      }));
+      return { written: true };
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw error;
+    }
+    return { written: false, current: await this.getReview(review.roundId, review.dossierNumber, review.reviewerId) };
+  }
+
+  async getReview(roundId: string, dossierNumber: number, reviewerId: string): Promise<ReviewRecord | undefined> {
+    const { Item } = await this.client.send(new GetCommand({
+      TableName: this.tableName,
+      Key: { [PK]: roundPk(keyPart('round id', roundId)), [SK]: `${SK_PREFIX.review}${padded(dossierNumber)}#${keyPart('reviewer id', reviewerId)}` },
+      ConsistentRead: true,
+    }));
+    return Item ? withoutStorageAttributes<ReviewRecord>(Item) : undefined;
+  }
+
+  /** Index query on gsi1 (`REVIEWER#<id>`, `REVIEW#<round>#...`): eventually consistent in AWS. */
+  async listReviewerReviews(roundId: string, reviewerId: string): Promise<ReviewRecord[]> {
+    return this.listReviewerItems<ReviewRecord>(reviewerId, `${SK_PREFIX.review}${keyPart('round id', roundId)}#`);
+  }
+
+  /** Index query on gsi1 (`REVIEWER#<id>`, `ROUND#<round>#...`), ordered by dossier. */
+  async listReviewerAssignments(roundId: string, reviewerId: string): Promise<AssignmentRecord[]> {
+    return this.listReviewerItems<AssignmentRecord>(reviewerId, `${ROUND_KEY_PREFIX}${keyPart('round id', roundId)}#`);
   }
 
   /** Consistent (the closing step ranks from it), ordered by dossier then reviewer. */
@@ -397,6 +444,17 @@ export class DynamoRoundRepository implements RoundRepository {
       ExpressionAttributeNames: { '#pk': PK, '#sk': SK },
       ExpressionAttributeValues: { ':pk': roundPk(keyPart('round id', roundId)), ':prefix': prefix },
       ConsistentRead: true,
+    });
+    return items.map((item) => withoutStorageAttributes<T>(item));
+  }
+
+  /** One reviewer's items of one kind in the gsi1 partition `REVIEWER#<id>`, all pages. */
+  private async listReviewerItems<T>(reviewerId: string, prefix: string): Promise<T[]> {
+    const items = await this.queryAll({
+      IndexName: gsi1.indexName,
+      KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
+      ExpressionAttributeNames: { '#pk': gsi1.partitionKey, '#sk': gsi1.sortKey },
+      ExpressionAttributeValues: { ':pk': reviewerPk(keyPart('reviewer id', reviewerId)), ':prefix': prefix },
     });
     return items.map((item) => withoutStorageAttributes<T>(item));
   }

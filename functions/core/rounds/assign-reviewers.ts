@@ -19,6 +19,31 @@ export function canReceiveAssignments(reviewer: ReviewerRecord): boolean {
   return reviewer.active && !reviewer.suppressed;
 }
 
+/** A declared conflict with the dossier's administration (its SIRET in the reviewer's `conflicts`). */
+export function hasConflictWith(reviewer: ReviewerRecord, dossier: Pick<DossierRecord, 'project'>): boolean {
+  const siret = dossier.project?.administration?.siret;
+  return siret !== undefined && reviewer.conflicts.includes(siret);
+}
+
+/**
+ * The replacement of a reviewer who declared a conflict of interest with `dossier` during review:
+ * the same rules as the assignment (active, not suppressed, not already on the dossier, no
+ * declared conflict with its administration), the least loaded in the round, ties by id.
+ * Deterministic; undefined when nobody is eligible.
+ */
+export function chooseReplacement(
+  dossier: Pick<DossierRecord, 'number' | 'project'>,
+  reviewers: readonly ReviewerRecord[],
+  roundAssignments: readonly AssignmentPair[],
+): ReviewerRecord | undefined {
+  const onDossier = new Set(roundAssignments.filter((a) => a.dossierNumber === dossier.number).map((a) => a.reviewerId));
+  const load = new Map<string, number>();
+  for (const a of roundAssignments) load.set(a.reviewerId, (load.get(a.reviewerId) ?? 0) + 1);
+  return reviewers
+    .filter((r) => canReceiveAssignments(r) && !onDossier.has(r.id) && !hasConflictWith(r, dossier))
+    .sort((a, b) => (load.get(a.id) ?? 0) - (load.get(b.id) ?? 0) || byId(a, b))[0];
+}
+
 export interface AssignmentPair {
   dossierNumber: number;
   reviewerId: string;
@@ -69,9 +94,8 @@ export function assignReviewers(
   const shortfalls: Shortfall[] = [];
   for (const dossier of eligibleDossiers) {
     const onDossier = taken.get(dossier.number) ?? new Set<string>();
-    const siret = dossier.project?.administration?.siret;
     const candidates = pool
-      .filter((r) => !onDossier.has(r.id) && !(siret !== undefined && r.conflicts.includes(siret)))
+      .filter((r) => !onDossier.has(r.id) && !hasConflictWith(r, dossier))
       .sort((a, b) => load.get(a.id)! - load.get(b.id)! || byId(a, b));
     const chosen = candidates.slice(0, Math.max(0, reviewersPerDossier - onDossier.size)).sort(byId);
     for (const reviewer of chosen) {

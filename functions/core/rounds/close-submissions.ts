@@ -2,7 +2,7 @@ import { assignReviewers, canReceiveAssignments, isReviewable, type AssignmentPa
 import type { AssignmentRecord, ReviewerRecord, RoundRecord } from './model.ts';
 import { countUnsent, deliverMails, emptyTally, type PendingMail } from './notifications.ts';
 import { DAY_MS } from './paris-dates.ts';
-import { reviewLink } from './review-links.ts';
+import { linkExpiry, reviewLink } from './review-links.ts';
 import { assignmentMail } from './round-mails.ts';
 import {
   audit, mailSummary, positionOrRefuse, resolveRound, writeRound,
@@ -125,7 +125,7 @@ function assignmentMails(
       template: 'assignment' as const,
       message: () => assignmentMail({
         reviewer, roundId: round.id, dossierCount: counts.get(reviewerId)!, deadline: round.reviewDeadline,
-        link: reviewLink(deps.reviewLinks, round.id, reviewerId),
+        link: reviewLink(deps.reviewLinks, round.id, reviewerId, linkExpiry(round, deps.config, deps.clock.now())),
       }),
     }];
   });

@@ -2,14 +2,15 @@ import { ReviewerInputSchema } from '#schemas/rounds';
 import { ReviewerImportError, type ReviewerImportIssue } from './errors.ts';
 import type { ReviewerRecord } from './model.ts';
 import type { RoundRepository } from './ports.ts';
-import { reviewerIdOf } from './reviewer-id.ts';
+import { newReviewerId } from './reviewer-id.ts';
 
 /**
  * `reviewers import FILE`: all or nothing (HotCRP's /assign). Every entry is validated and emails
  * must be unique in the file; any issue rejects the whole file, naming the lines (never the
- * addresses). Then each reviewer is upserted under reviewerIdOf(email). Reviewers absent from the
- * file are left as they are (set `active: false` to retire one); a `suppressed` flag set by
- * bounces is kept.
+ * addresses). Then each reviewer is upserted: an address already known keeps its reviewer id, a new
+ * one gets a random id (newReviewerId), so no id can be computed from an address. Reviewers absent
+ * from the file are left as they are (set `active: false` to retire one); a `suppressed` flag set
+ * by bounces is kept.
  */
 
 export interface ImportReviewersOptions {
@@ -33,7 +34,7 @@ const sameReviewer = (a: ReviewerRecord, b: ReviewerRecord) =>
 
 export async function importReviewers(
   inputs: readonly unknown[],
-  deps: { rounds: RoundRepository },
+  deps: { rounds: RoundRepository; newId?: () => string },
   options: ImportReviewersOptions = {},
 ): Promise<ImportReviewersResult> {
   const firstLine = options.firstLine ?? 1;
@@ -55,7 +56,7 @@ export async function importReviewers(
     }
     firstLineOf.set(email, line);
     records.push({
-      id: reviewerIdOf(email),
+      id: '',
       email,
       name: parsed.data.name,
       conflicts: [...new Set(parsed.data.conflicts)].sort(),
@@ -64,11 +65,14 @@ export async function importReviewers(
   });
   if (issues.length > 0) throw new ReviewerImportError(issues);
 
-  const stored = new Map((await deps.rounds.listReviewers()).map((r) => [r.id, r]));
+  // Known addresses keep their id (the committee is a few dozen people: one listing).
+  const stored = new Map((await deps.rounds.listReviewers()).map((r) => [r.email.trim().toLowerCase(), r]));
+  const newId = deps.newId ?? newReviewerId;
   const result: ImportReviewersResult = { imported: 0, updated: 0, unchanged: 0 };
   const writes: ReviewerRecord[] = [];
-  for (const record of records) {
-    const current = stored.get(record.id);
+  for (const entry of records) {
+    const current = stored.get(entry.email);
+    const record: ReviewerRecord = { ...entry, id: current?.id ?? newId() };
     const next: ReviewerRecord = current?.suppressed ? { ...record, suppressed: true } : record;
     if (!current) result.imported++;
     else if (sameReviewer(current, next)) {

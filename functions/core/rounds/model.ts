@@ -63,19 +63,55 @@ export interface AssignmentRecord {
   dossierNumber: number;
   reviewerId: string;
   assignedAt: string;
+  /**
+   * Set on an assignment made because that reviewer declared a conflict of interest with the
+   * dossier: the replacement of that reviewer. A re-run finds it instead of assigning another.
+   */
+  replaces?: string;
 }
+
+/**
+ * `draft`: saved by the reviewer, not counted, still theirs to finish. `submitted`: sent, counted
+ * (unless it declares a conflict of interest), still editable while the round is `reviewing`.
+ */
+export const REVIEW_STATUSES = ['draft', 'submitted'] as const;
+export type ReviewStatus = (typeof REVIEW_STATUSES)[number];
 
 export interface ReviewRecord {
   roundId: string;
   dossierNumber: number;
   reviewerId: string;
+  /** Criterion id -> 1..5. A draft may hold only some criteria. */
   scores: Record<string, number>;
   comment: string;
+  /** A declared conflict of interest: the review is kept, never counted, and the dossier goes to another reviewer. */
   conflictOfInterest: boolean;
-  submittedAt: string;
+  /** Records written before drafts existed have none: they were submitted. */
+  status?: ReviewStatus;
+  /** 1 for the first write, then +1 on each: the page's stale-form check compares it. Absent on old records (0). */
+  version?: number;
+  /** The last write. */
+  updatedAt?: string;
+  /** The last submission; null for a draft never submitted. */
+  submittedAt: string | null;
+  /** `reviewer` (the page) or `staff:<name>` (`reviews import`): who wrote this version. */
+  writtenBy?: string;
 }
 
-export type NotificationTemplate = 'assignment' | 'reminder' | 'selection_report';
+/** A review that was sent (old records without a status were). */
+export function isSubmitted(review: Pick<ReviewRecord, 'status'>): boolean {
+  return (review.status ?? 'submitted') === 'submitted';
+}
+
+/** The version a stale-form check compares: 0 for no review (or one written before versions existed). */
+export const storedVersion = (review: Pick<ReviewRecord, 'version'> | undefined): number => review?.version ?? 0;
+
+/**
+ * `assignment`: the dossiers of a round, once per reviewer; `reassignment`: one more dossier, after
+ * another reviewer declared a conflict (key `reassignment:<dossier>`); `reminder`; `link`: a new
+ * link staff sent (key `link:<Paris day>`); `selection_report`: to staff.
+ */
+export type NotificationTemplate = 'assignment' | 'reassignment' | 'reminder' | 'link' | 'selection_report';
 
 export interface NotificationRecord {
   roundId: string;
@@ -105,9 +141,12 @@ export interface DecisionRecord {
 
 export type RoundStep = 'open' | 'close-submissions' | 'remind' | 'close-selection';
 
+/** What else is audited in a round: a conflict of interest declared on the page, reviews imported by staff. */
+export type RoundAction = 'declare-conflict' | 'import-reviews';
+
 export interface AuditRecord {
   roundId: string;
-  step: RoundStep;
+  step: RoundStep | RoundAction;
   at: string;
   /** `schedule` or `staff:<name>`: who asked. */
   actor: string;

@@ -10,6 +10,10 @@ export type RoundWrite =
   /** The round changed under us (or exists already): what the store holds now. */
   | { written: false; current: RoundRecord | undefined };
 
+export type ReviewWrite =
+  | { written: true }
+  | { written: false; current: ReviewRecord | undefined };
+
 export interface RoundRepository {
   getRound(id: string): Promise<RoundRecord | undefined>;
   /** All rounds with this status (index query), oldest first. */
@@ -22,14 +26,29 @@ export interface RoundRepository {
 
   putReviewers(reviewers: ReviewerRecord[]): Promise<void>;
   listReviewers(): Promise<ReviewerRecord[]>;
+  /** One reviewer, read consistently (the review page checks `active` on every request). */
+  getReviewer(id: string): Promise<ReviewerRecord | undefined>;
 
   /** Idempotent: the key is (round, dossier, reviewer). */
   putAssignments(assignments: AssignmentRecord[]): Promise<void>;
   listAssignments(roundId: string): Promise<AssignmentRecord[]>;
 
+  /** One reviewer's assignments in one round (the review page's list), ordered by dossier. */
+  listReviewerAssignments(roundId: string, reviewerId: string): Promise<AssignmentRecord[]>;
+
   /** One review per (round, dossier, reviewer): a later submission replaces the earlier one. */
   putReview(review: ReviewRecord): Promise<void>;
+  /**
+   * Writes the review only if the stored one is at `expectedVersion` (0: none, or one written
+   * before versions existed). A form opened in two tabs cannot silently overwrite the other's
+   * save: the second write gets `written: false` and what the store holds.
+   */
+  putReviewIfVersion(review: ReviewRecord, expectedVersion: number): Promise<ReviewWrite>;
+  /** One review, read consistently. */
+  getReview(roundId: string, dossierNumber: number, reviewerId: string): Promise<ReviewRecord | undefined>;
   listReviews(roundId: string): Promise<ReviewRecord[]>;
+  /** One reviewer's reviews in one round, ordered by dossier. */
+  listReviewerReviews(roundId: string, reviewerId: string): Promise<ReviewRecord[]>;
 
   /**
    * Claims a notification before sending it: creates the record with status `sending` only if

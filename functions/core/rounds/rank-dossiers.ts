@@ -1,13 +1,13 @@
 import type { Criterion, RoundsConfig } from '#schemas/rounds';
 import type { DossierRecord } from '../dossier.ts';
 import { isReviewable } from './assign-reviewers.ts';
-import type { DecisionRecord, ReviewRecord, RoundRecord } from './model.ts';
+import { isSubmitted, type DecisionRecord, type ReviewRecord, type RoundRecord } from './model.ts';
 
 /**
  * Ranking and selection.
  *
- * - A review counts when it has no declared conflict of interest and scores every criterion of
- *   the round; its mean is weighted by the criteria's weights.
+ * - A review counts when it was submitted (not a draft), has no declared conflict of interest
+ *   and scores every criterion of the round; its mean is weighted by the criteria's weights.
  * - A dossier's score is the mean of its counted reviews' means, rounded to 2 decimals.
  * - Order: score (desc), then more counted reviews, then earlier deposit, then dossier number.
  * - In that order a dossier is `selected` when its score is at least `minimumScore` and its EIG
@@ -39,9 +39,9 @@ export function round2(value: number): number {
   return Math.round((value + Number.EPSILON) * 100) / 100;
 }
 
-/** The weighted mean of one review, or undefined when it does not count (conflict, a criterion unscored). */
+/** The weighted mean of one review, or undefined when it does not count (a draft, a conflict, a criterion unscored). */
 export function reviewMean(review: ReviewRecord, criteria: readonly Criterion[]): number | undefined {
-  if (review.conflictOfInterest || criteria.length === 0) return undefined;
+  if (!isSubmitted(review) || review.conflictOfInterest || criteria.length === 0) return undefined;
   let sum = 0;
   let weights = 0;
   for (const criterion of criteria) {

@@ -1,8 +1,8 @@
 import { canReceiveAssignments, isReviewable } from './assign-reviewers.ts';
-import { ROUND_PHASES, type RoundRecord } from './model.ts';
+import { isSubmitted, ROUND_PHASES, type RoundRecord } from './model.ts';
 import { countUnsent, deliverMails, type PendingMail } from './notifications.ts';
 import { DAY_MS, parisDay } from './paris-dates.ts';
-import { reviewLink } from './review-links.ts';
+import { linkExpiry, reviewLink } from './review-links.ts';
 import { reminderMail } from './round-mails.ts';
 import {
   audit, mailSummary, positionOrRefuse, resolveRound,
@@ -11,7 +11,7 @@ import {
 
 /**
  * `remind`: `reviewing`, no change (default: every reviewing round). Mails each reviewer who has
- * an assigned (still reviewable) dossier without their review, at most once per reviewer and
+ * an assigned (still reviewable) dossier without their submitted review (a draft is unfinished), at most once per reviewer and
  * Paris day (`reminder:<YYYY-MM-DD>`). Never for a closed round (pkp-lib #10568), nor once the
  * deadline is more than REMIND_AFTER_DEADLINE_DAYS past.
  */
@@ -70,7 +70,8 @@ async function remindRound(request: RoundStepRequest, deps: RoundStepDependencie
     deps.rounds.listReviews(round.id),
   ]);
   const reviewable = new Set(dossiers.filter(isReviewable).map((d) => d.number));
-  const reviewed = new Set(reviews.map((r) => `${r.dossierNumber}:${r.reviewerId}`));
+  // A draft is unfinished; a submitted review (a declared conflict is one) is done.
+  const reviewed = new Set(reviews.filter(isSubmitted).map((r) => `${r.dossierNumber}:${r.reviewerId}`));
   const unfinished = new Map<string, number>();
   for (const a of assignments) {
     if (!reviewable.has(a.dossierNumber) || reviewed.has(`${a.dossierNumber}:${a.reviewerId}`)) continue;
@@ -85,7 +86,7 @@ async function remindRound(request: RoundStepRequest, deps: RoundStepDependencie
       roundId: round.id, reviewerId, key, template: 'reminder' as const,
       message: () => reminderMail({
         reviewer, roundId: round.id, unfinished: unfinished.get(reviewerId)!, deadline: round.reviewDeadline, now,
-        link: reviewLink(deps.reviewLinks, round.id, reviewerId),
+        link: reviewLink(deps.reviewLinks, round.id, reviewerId, linkExpiry(round, deps.config, now)),
       }),
     }];
   });

@@ -1,10 +1,11 @@
-import { createHash } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 
 /**
- * A reviewer's stable id: the first 16 hex characters of the SHA-256 of the lower-cased,
- * trimmed email. Importing the same address again updates the same reviewer; the id carries no
- * readable personal data, so it may appear in plans, audit records and links.
+ * A new reviewer's id: 16 random hex characters, given when the address is first imported and
+ * kept after (import-reviewers.ts matches known addresses). It carries nothing of the email: ids
+ * appear in links, plans and audit records, and nobody can compute one from an address.
+ * Reviewers imported by versions before this rule keep the id they had (a hash of the email).
  */
-export function reviewerIdOf(email: string): string {
-  return createHash('sha256').update(email.trim().toLowerCase(), 'utf8').digest('hex').slice(0, 16);
+export function newReviewerId(): string {
+  return randomBytes(8).toString('hex');
 }

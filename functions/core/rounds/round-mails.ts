@@ -38,6 +38,12 @@ export interface ReviewerAddress {
   email: string;
 }
 
+/** What the page does, as the mails promise it (functions/review-page keeps that promise). */
+const REVIEW_PAGE_PROMISE = "Ce lien ouvre une page qui présente les dossiers qui vous sont confiés. L'ouvrir ne change rien : "
+  + "vous pouvez y enregistrer un brouillon, puis envoyer votre évaluation, et la modifier jusqu'à la clôture de la session. "
+  + "Si vous avez un lien d'intérêt avec un dossier, déclarez-le sur la page : votre évaluation ne sera pas comptée "
+  + 'et le dossier sera confié à un autre membre du comité.';
+
 export interface AssignmentMailInput {
   reviewer: ReviewerAddress;
   roundId: string;
@@ -55,9 +61,7 @@ export function assignmentMail(input: AssignmentMailInput): MailMessage {
     input.deadline ? `Date limite des évaluations : ${readableParisDate(input.deadline)}.` : 'La date limite vous sera communiquée.',
     'Votre lien personnel :',
     { link: input.link },
-    "Ce lien ouvre une page qui présente les dossiers qui vous sont confiés. L'ouvrir ne change rien : "
-      + "rien n'est enregistré tant que vous n'envoyez pas une évaluation depuis cette page, et vous pouvez la modifier jusqu'à la clôture. "
-      + "Si vous avez un lien d'intérêt avec un dossier, déclarez-le sur la page : votre évaluation ne sera pas comptée.",
+    REVIEW_PAGE_PROMISE,
     'Ce lien vous est personnel : merci de ne pas le transférer.',
     { lines: ['Merci pour votre participation,', SIGNATURE] },
   ]);
@@ -66,6 +70,51 @@ export function assignmentMail(input: AssignmentMailInput): MailMessage {
     subject: `EIG session ${input.roundId} : ${dossiers} à évaluer`,
     ...body,
   };
+}
+
+export interface ReassignmentMailInput {
+  reviewer: ReviewerAddress;
+  roundId: string;
+  dossierNumber: number;
+  deadline: string | null;
+  link: string;
+}
+
+/** One more dossier for a reviewer, after another member of the committee declared a conflict of interest. */
+export function reassignmentMail(input: ReassignmentMailInput): MailMessage {
+  const body = render([
+    `Bonjour ${input.reviewer.name},`,
+    `Un dossier supplémentaire (n° ${input.dossierNumber}) vous est confié pour la session ${input.roundId} de l'appel à projets `
+      + "Entrepreneurs d'intérêt général : un autre membre du comité a déclaré un lien d'intérêt avec ce dossier.",
+    input.deadline ? `Date limite des évaluations : ${readableParisDate(input.deadline)}.` : 'La date limite vous sera communiquée.',
+    'Votre lien personnel (la même page pour tous vos dossiers de la session) :',
+    { link: input.link },
+    REVIEW_PAGE_PROMISE,
+    { lines: ['Merci pour votre participation,', SIGNATURE] },
+  ]);
+  return { to: [input.reviewer.email], subject: `EIG session ${input.roundId} : un dossier supplémentaire à évaluer`, ...body };
+}
+
+export interface LinkMailInput {
+  reviewer: ReviewerAddress;
+  roundId: string;
+  deadline: string | null;
+  link: string;
+}
+
+/** A new personal link, sent by staff (a lost mail, an expired link). */
+export function linkMail(input: LinkMailInput): MailMessage {
+  const body = render([
+    `Bonjour ${input.reviewer.name},`,
+    `Voici votre lien personnel pour la session ${input.roundId} de l'appel à projets Entrepreneurs d'intérêt général. `
+      + 'Il remplace celui que vous aviez reçu, qui reste valable jusqu\'à son expiration.',
+    input.deadline ? `Date limite des évaluations : ${readableParisDate(input.deadline)}.` : 'La date limite vous sera communiquée.',
+    { link: input.link },
+    REVIEW_PAGE_PROMISE,
+    'Ce lien vous est personnel : merci de ne pas le transférer.',
+    { lines: ['Bien cordialement,', SIGNATURE] },
+  ]);
+  return { to: [input.reviewer.email], subject: `EIG session ${input.roundId} : votre lien d'évaluation`, ...body };
 }
 
 export interface ReminderMailInput {

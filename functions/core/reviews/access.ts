@@ -1,0 +1,72 @@
+import { ROUND_PHASES, isSubmitted, type ReviewRecord, type ReviewerRecord, type RoundRecord } from '../rounds/model.ts';
+import type { RoundRepository } from '../rounds/ports.ts';
+import { verifyFormToken, verifyReviewToken } from '../rounds/review-links.ts';
+import { ReviewAccessError } from './errors.ts';
+
+/**
+ * Who may read or write what, in which phase: the pure decisions of the review page.
+ *
+ * - A link opens one round for one reviewer: a genuine, unexpired token for that round, a round
+ *   that exists, a reviewer who exists and is active. Anything else is refused with a reason, and
+ *   no data.
+ * - A reviewer sees only the dossiers assigned to them in that round, and only their own review.
+ * - Writing needs, on top of that, the form's anti-forgery token and a round whose phase allows
+ *   reviews (`ROUND_PHASES[status].canReview`, i.e. `reviewing`); a review that declared a
+ *   conflict of interest is final (the dossier went to someone else).
+ */
+
+/** A reviewer authenticated for one round by their personal link. */
+export interface ReviewerSession {
+  round: RoundRecord;
+  reviewer: ReviewerRecord;
+  /** The link's expiry: the anti-forgery token is bound to it. */
+  linkExpiresAt: Date;
+}
+
+export interface AccessDependencies {
+  rounds: Pick<RoundRepository, 'getRound' | 'getReviewer'>;
+  /** The review link key. */
+  secret: string;
+  clock: { now(): Date };
+}
+
+/** Opens a session from the link's token, or throws ReviewAccessError (invalid or expired link, unknown round, inactive reviewer). */
+export async function openSession(roundId: string, token: string | undefined, deps: AccessDependencies): Promise<ReviewerSession> {
+  const check = verifyReviewToken(deps.secret, roundId, token, deps.clock.now());
+  if (!check.valid) throw new ReviewAccessError(check.reason === 'expired' ? 'expired_link' : 'invalid_link');
+  const [round, reviewer] = await Promise.all([deps.rounds.getRound(roundId), deps.rounds.getReviewer(check.reviewerId)]);
+  // A genuine token for a round that does not exist (deleted, or a test stage): nothing to show.
+  if (!round) throw new ReviewAccessError('unknown_round');
+  if (!reviewer || !reviewer.active) throw new ReviewAccessError('inactive_reviewer');
+  return { round, reviewer, linkExpiresAt: check.expiresAt };
+}
+
+/** Throws unless the POST carries the anti-forgery token of this session's pages. */
+export function requireFormToken(session: ReviewerSession, given: string | undefined, secret: string): void {
+  if (!verifyFormToken(secret, session.round.id, session.reviewer.id, session.linkExpiresAt, given)) {
+    throw new ReviewAccessError('invalid_form_token');
+  }
+}
+
+/** Where one of the reviewer's dossiers stands, as the list shows it. */
+export type ReviewState = 'to_do' | 'draft' | 'submitted' | 'conflict';
+
+export function reviewStateOf(review: ReviewRecord | undefined): ReviewState {
+  if (!review) return 'to_do';
+  if (isSubmitted(review) && review.conflictOfInterest) return 'conflict';
+  return isSubmitted(review) ? 'submitted' : 'draft';
+}
+
+/** Why a reviewer may read but not write: the round is not (or no longer) in review, or they withdrew. */
+export type ReadOnlyReason = 'round_not_reviewing_yet' | 'round_closed' | 'conflict_declared';
+
+export type WritePermission = { canWrite: true } | { canWrite: false; reason: ReadOnlyReason };
+
+/** Whether this reviewer may write their review of a dossier now (assignment checked by the caller). */
+export function writePermission(round: Pick<RoundRecord, 'status'>, review: ReviewRecord | undefined): WritePermission {
+  if (!ROUND_PHASES[round.status].canReview) {
+    return { canWrite: false, reason: round.status === 'closed' ? 'round_closed' : 'round_not_reviewing_yet' };
+  }
+  if (reviewStateOf(review) === 'conflict') return { canWrite: false, reason: 'conflict_declared' };
+  return { canWrite: true };
+}
