@@ -190,6 +190,50 @@ describe.each(ENGINES)('DynamoRoundRepository on $name', ({ start }) => {
       expect(await repo.listAssignments(roundId)).toEqual([]);
     });
 
+    it('writes a review only from the version the form was opened on (stale forms lose), and reads it back consistently', async () => {
+      const roundId = newRoundId();
+      const draft = review(roundId, 7, 1, { status: 'draft', version: 1, submittedAt: null, updatedAt: '2026-05-02T10:00:00.000Z' });
+      expect(await repo.putReviewIfVersion(draft, 0)).toEqual({ written: true });
+      expect(await repo.getReview(roundId, 7, reviewerId(1))).toEqual(draft);
+      // A second tab opened before the draft was saved: expected version 0, the store holds 1.
+      const otherTab = review(roundId, 7, 1, { status: 'submitted', version: 1, comment: 'autre onglet' });
+      expect(await repo.putReviewIfVersion(otherTab, 0)).toEqual({ written: false, current: draft });
+      const submitted = review(roundId, 7, 1, { status: 'submitted', version: 2 });
+      expect(await repo.putReviewIfVersion(submitted, 1)).toEqual({ written: true });
+      expect(await repo.putReviewIfVersion({ ...submitted, version: 3 }, 1)).toEqual({ written: false, current: submitted });
+      // Two tabs saving the same version at once: exactly one wins.
+      const racing = await Promise.all([2, 2, 2].map((v, i) => repo.putReviewIfVersion({ ...submitted, version: 3, comment: `tab ${i}` }, v)));
+      expect(racing.filter((r) => r.written)).toHaveLength(1);
+      // A review from before versions existed (no version attribute) is at version 0.
+      const legacy = review(roundId, 8, 1);
+      await repo.putReview(legacy);
+      expect(await repo.putReviewIfVersion({ ...legacy, version: 1, comment: 'edited' }, 0)).toEqual({ written: true });
+      expect(await repo.getReview(roundId, 9, reviewerId(1))).toBeUndefined();
+      await expect(repo.putReviewIfVersion(legacy, -1)).rejects.toThrow(RangeError);
+    });
+
+    it('lists one reviewer\'s assignments and reviews of one round through the index, and gets a reviewer', async () => {
+      const roundId = newRoundId();
+      const other = newRoundId();
+      const mine = [30, 4, 12].map((dossierNumber): AssignmentRecord => ({ roundId, dossierNumber, reviewerId: reviewerId(7), assignedAt: '2026-05-01T07:00:00.000Z' }));
+      await repo.putAssignments([
+        ...mine,
+        { roundId, dossierNumber: 4, reviewerId: reviewerId(8), assignedAt: '2026-05-01T07:00:00.000Z', replaces: reviewerId(9) },
+        { roundId: other, dossierNumber: 5, reviewerId: reviewerId(7), assignedAt: '2026-07-01T07:00:00.000Z' },
+      ]);
+      await repo.putReview(review(roundId, 12, 7));
+      await repo.putReview(review(roundId, 4, 8));
+      await repo.putReview(review(other, 5, 7));
+      expect((await paged.listReviewerAssignments(roundId, reviewerId(7))).map((a) => a.dossierNumber)).toEqual([4, 12, 30]);
+      expect(await repo.listReviewerAssignments(roundId, reviewerId(8))).toEqual([expect.objectContaining({ dossierNumber: 4, replaces: reviewerId(9) })]);
+      expect(await repo.listReviewerReviews(roundId, reviewerId(7))).toEqual([review(roundId, 12, 7)]);
+      expect(await repo.listReviewerReviews(other, reviewerId(8))).toEqual([]);
+
+      await repo.putReviewers([reviewer(77, { active: false })]);
+      expect(await repo.getReviewer(reviewerId(77))).toEqual(reviewer(77, { active: false }));
+      expect(await repo.getReviewer(reviewerId(78))).toBeUndefined();
+    });
+
     it('refuses keys that would be ambiguous', async () => {
       await expect(repo.putReview(review('2026-05', 1.5, 1))).rejects.toThrow(RangeError);
       await expect(repo.putAssignments([{ roundId: '2026-05', dossierNumber: 1, reviewerId: 'a#b', assignedAt: '2026-05-01T07:00:00.000Z' }])).rejects.toThrow(/without '#'/);
