@@ -60,8 +60,24 @@ export const IngestDossierEnvSchema = z
   .and(secret('DS_API_TOKEN'));
 export type IngestDossierEnv = z.infer<typeof IngestDossierEnvSchema>;
 
-/** Local mode only. */
-export const LocalEnvSchema = z.object({
-  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+const optionalSetting = <T extends z.ZodType>(schema: T) => z.preprocess((v) => (v === '' ? undefined : v), schema.optional());
+
+/**
+ * Local mode only (`npm start`): every variable the local stack reads, checked before anything
+ * starts. `scheduleNames` are the schedules RUN_SCHEDULES_AT_START may name (infra/schedules.ts).
+ */
+export const localEnvSchema = (scheduleNames: readonly string[]) => z.object({
+  PORT: z.coerce.number('must be a port number').int().min(0).max(65535).default(3000),
   DATA_DIR: nonEmpty.default('.data'),
-});
+  DS_DEMARCHE_NUMBER: optionalSetting(demarcheNumbers),
+  DS_API_URL: optionalSetting(z.url('must be the URL of the DS GraphQL endpoint')),
+  DS_API_TOKEN: optionalSetting(nonEmpty),
+  WEBHOOK_TOKEN: optionalSetting(z.string().regex(/^[A-Za-z0-9_-]{16,128}$/, 'must be 16 to 128 letters, digits, - or _ (it goes in a URL)')),
+  DS_WEBHOOK_V2_SECRET: optionalSetting(z.string().regex(/^whsec_\S+( whsec_\S+)*$/, 'must be whsec_... secrets, separated by spaces')),
+  REVIEW_LINK_SECRET: optionalSetting(z.string().min(32, 'must be at least 32 characters')),
+  LOG_LEVEL: optionalSetting(z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR'], 'must be DEBUG, INFO, WARN or ERROR')),
+  DS_SIMULATOR_VIRUS_SCAN_SECONDS: optionalSetting(z.coerce.number('must be a number of seconds').nonnegative().max(3600)),
+  RUN_SCHEDULES_AT_START: optionalSetting(z.string().transform((v) => v.split(',').map((n) => n.trim()).filter(Boolean)).pipe(
+    z.array(z.enum(scheduleNames as [string, ...string[]], `must name schedules among ${scheduleNames.join(', ')} (comma separated)`)),
+  )),
+}).refine((env) => !(env.DS_API_URL && !env.DS_API_TOKEN), { message: 'DS_API_URL needs DS_API_TOKEN (without a token the local DS simulator is used)', path: ['DS_API_TOKEN'] });

@@ -1,5 +1,5 @@
-import { z } from 'zod';
-import { LocalEnvSchema } from '#schemas/env';
+import { localEnvSchema } from '#schemas/env';
+import { SCHEDULES } from '../schedules.ts';
 import { PortInUseError, startLocalStack, type RunningLocalStack } from './local-stack.ts';
 
 /**
@@ -44,9 +44,10 @@ function banner({ outputs, simulator }: RunningLocalStack, dataDirOption: string
 async function main(): Promise<void> {
   // The SDK warns on every client that Node 20 support ends; the local mode runs fine on 20.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  const parsed = LocalEnvSchema.safeParse(process.env);
+  // Every variable is checked before anything starts: a typo stops here, with nothing written in DATA_DIR.
+  const parsed = localEnvSchema(SCHEDULES.map((s) => s.name)).safeParse(process.env);
   if (!parsed.success) {
-    console.error(`Invalid configuration:\n${z.prettifyError(parsed.error)}`);
+    for (const issue of parsed.error.issues) console.error(`Invalid configuration: ${String(issue.path[0] ?? 'environment')}: ${issue.message}`);
     process.exit(2);
   }
   const log = (line: string) => console.log(`${new Date().toISOString().slice(11, 19)}  ${line}`);
