@@ -20,7 +20,7 @@ import { resolveSecret } from '#shared/secrets';
 
 /**
  * Schedule (infra/schedules.ts: `{"step": ...}` for open, close-submissions, remind,
- * close-selection) or staff (`aws lambda invoke`, with `round`, `dryRun`, `actor`) -> one round
+ * close-selection) or staff (`aws lambda invoke`, with `round`, `dryRun`, `actor`, `force`) -> one round
  * step (functions/core/rounds/README.md). Idempotent: a double fire changes and sends nothing.
  * Logs ids, statuses and counts only, never names, emails or scores.
  *
@@ -46,8 +46,8 @@ const dependencies: Promise<RoundStepDependencies> = resolveSecret(env, 'REVIEW_
 async function runStep(event: unknown): Promise<RoundStepResult> {
   const parsed = RoundStepEventSchema.safeParse(event);
   if (!parsed.success) throw new InvalidScheduleEventError(`invalid round step event:\n${z.prettifyError(parsed.error)}`);
-  const { step, round, dryRun, actor } = parsed.data;
-  const request = { step, dryRun, actor, ...(round ? { roundId: round } : {}) };
+  const { step, round, dryRun, actor, force } = parsed.data;
+  const request = { step, dryRun, actor, force, ...(round ? { roundId: round } : {}) };
   let result: RoundStepResult;
   try {
     result = await runRoundStep(request, await dependencies);

@@ -1,12 +1,14 @@
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type CfnElement, CfnOutput, Duration, RemovalPolicy, Stack, Tags, Validations, type StackProps } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { ROUND_KEY_PREFIX } from '#adapters/dynamodb/round-repository';
+import { REVIEWER_KEY_PREFIX, ROUND_KEY_PREFIX } from '#adapters/dynamodb/round-repository';
 import { TABLE_KEYS } from '#adapters/dynamodb/table';
 import { REPORT_KEY_PREFIX } from '#adapters/s3/report-store';
 import { ROUNDS_CONFIG } from '#shared/rounds-config';
+import { BUNDLED_ASSETS_DIR, servedFiles } from '../functions/review-page/asset-files.ts';
 import { AlarmTopic } from '#infra/constructs/alarms';
 import { FixedEgress } from '#infra/constructs/egress';
 import { IngestPipeline } from '#infra/constructs/ingest-pipeline';
@@ -37,6 +39,10 @@ export const INGEST_OBJECT_PREFIXES = ['attachments/', 'dossiers/'] as const;
 export const ROUND_ITEMS_KEY_PATTERN = `${ROUND_KEY_PREFIX}*`;
 /** The only prefix of the data bucket the round steps write: the selection reports. */
 export const REPORT_OBJECTS_PATTERN = `${REPORT_KEY_PREFIX}*`;
+/** Items the review page only reads: reviewers (is the link's reviewer active?) and dossiers (what is reviewed). */
+export const REVIEW_PAGE_READ_KEY_PATTERNS = [`${REVIEWER_KEY_PREFIX}*`, 'DOSSIER#*'] as const;
+/** The objects the review page presigns downloads of: the archived attachments only. */
+export const ATTACHMENT_OBJECTS_PATTERN = 'attachments/*';
 
 /**
  * Server access logs delivered under a bucket policy (not the legacy LogDeliveryWrite ACL, which
@@ -89,6 +95,7 @@ export class DsSelectionStack extends Stack {
     readonly ingestDossier: FunctionWithLogGroup;
     readonly reconcileDossiers: FunctionWithLogGroup;
     readonly runRoundStep: FunctionWithLogGroup;
+    readonly serveReviewPage: FunctionWithLogGroup;
   };
 
   /** The stage's AZs (see availabilityZones below). */
@@ -267,16 +274,7 @@ export class DsSelectionStack extends Stack {
       }),
     );
 
-    this.api = new IntakeApi(this, 'IntakeApi', {
-      stageName: stage.name,
-      routes: HTTP_ROUTES,
-      functions: {
-        'receive-ds-webhook': receiveDsWebhook.function,
-        'receive-ds-webhook-v2': receiveDsWebhookV2.function,
-      },
-      logRetention,
-      removalPolicy,
-    });
+    this.api = new IntakeApi(this, 'IntakeApi', { stageName: stage.name, logRetention, removalPolicy });
 
     // Round steps: DynamoDB (its ROUND# items, the indexes read-only), SES as the configured
     // sender only, the reports prefix of the bucket. Does not call DS: not in the VPC.
@@ -305,7 +303,36 @@ export class DsSelectionStack extends Stack {
     });
     this.grantRoundStep(runRoundStep);
 
-    this.functions = { receiveDsWebhook, receiveDsWebhookV2, ingestDossier, reconcileDossiers, runRoundStep };
+    // The reviewers' page: reads their round, dossiers and reviews, writes their reviews (and, on a
+    // declared conflict, the replacement's assignment, the audit record and the mail's claim), mails
+    // the replacement, presigns attachment downloads. Does not call DS: not in the VPC.
+    const serveReviewPage = new FunctionWithLogGroup(this, 'ServeReviewPage', {
+      ...common,
+      entry: entry('serve-review-page'),
+      description: 'Reviewers\' page (GET/POST /review/...): their dossiers, the score form, attachments, DSFR assets',
+      // The first asset request of an instance compresses the stylesheet (about 50 ms at 512 MB).
+      memorySize: 512,
+      timeout: Duration.seconds(15),
+      environment: {
+        TABLE_NAME: table.tableName,
+        BUCKET_NAME: bucket.bucketName,
+        REVIEW_PAGE_URL: this.api.url,
+        REVIEW_LINK_SECRET_SECRET_ARN: this.secrets.reviewLinkSecret.secretArn,
+        MAIL_FROM: sender,
+        SES_CONFIGURATION_SET: this.mail.configurationSet.configurationSetName,
+      },
+      // The DSFR files the page serves (the allow-list of functions/review-page/asset-files.ts), next to the bundle.
+      afterBundling: (inputDir, outputDir) => copyReviewAssets(inputDir, outputDir),
+    });
+    this.grantReviewPage(serveReviewPage);
+
+    this.api.connect(HTTP_ROUTES, {
+      'receive-ds-webhook': receiveDsWebhook.function,
+      'receive-ds-webhook-v2': receiveDsWebhookV2.function,
+      'serve-review-page': serveReviewPage.function,
+    });
+
+    this.functions = { receiveDsWebhook, receiveDsWebhookV2, ingestDossier, reconcileDossiers, runRoundStep, serveReviewPage };
     this.schedules.connect({ 'reconcile-dossiers': reconcileDossiers.function, 'run-round-step': runRoundStep.function });
 
     const output = (name: OutputName, value: string, description: string) =>
@@ -371,6 +398,52 @@ export class DsSelectionStack extends Stack {
     });
   }
 
+  /**
+   * serve-review-page's permissions: on its round items (LeadingKeys `ROUND#*`) what saving a
+   * review needs (the review's conditional put; on a declared conflict, the replacement's
+   * assignment, the audit record, the mail's claim and its release); reviewers and dossiers read
+   * only, by key; the reviewer's assignments and reviews (gsi1) and the reviewers (gsi2, to choose
+   * a replacement) by named index; GetObject on attachments only (what a presigned URL may do); SES
+   * as the sender through the configuration set; its secret.
+   */
+  private grantReviewPage(fn: FunctionWithLogGroup): void {
+    const { table, bucket } = this.storage;
+    fn.role.addToPolicy(new iam.PolicyStatement({
+      sid: 'ReviewRoundItems',
+      actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'dynamodb:Query'],
+      resources: [table.tableArn],
+      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [ROUND_ITEMS_KEY_PATTERN] } },
+    }));
+    fn.role.addToPolicy(new iam.PolicyStatement({
+      sid: 'ReadReviewersAndDossiers',
+      actions: ['dynamodb:GetItem'],
+      resources: [table.tableArn],
+      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...REVIEW_PAGE_READ_KEY_PATTERNS] } },
+    }));
+    fn.role.addToPolicy(new iam.PolicyStatement({
+      sid: 'ReviewerItemsByIndex',
+      actions: ['dynamodb:Query'],
+      resources: [TABLE_KEYS.gsi1.indexName, TABLE_KEYS.gsi2.indexName].map((index) => `${table.tableArn}/index/${index}`),
+    }));
+    fn.role.addToPolicy(new iam.PolicyStatement({
+      sid: 'PresignAttachmentDownloads',
+      actions: ['s3:GetObject'],
+      resources: [bucket.arnForObjects(ATTACHMENT_OBJECTS_PATTERN)],
+    }));
+    fn.role.addToPolicy(new iam.PolicyStatement({
+      sid: 'SendAsTheSenderOnly',
+      actions: ['ses:SendEmail'],
+      resources: [...this.mail.identityArns, this.mail.configurationSetArn],
+    }));
+    fn.role.addToPolicy(readSecret(this.secrets.reviewLinkSecret.secretArn));
+    const bucketId = this.getLogicalId(bucket.node.defaultChild as CfnElement);
+    Validations.of(fn.role).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/${ATTACHMENT_OBJECTS_PATTERN}]`,
+      reason:
+        'The review page presigns 15-minute GET URLs for the attachments of dossiers assigned to the reviewer; attachment keys are per dossier and per file, unknown in advance. The wildcard is limited to the attachments/ prefix of the stack\'s own bucket, with GetObject only.',
+    });
+  }
+
   /** IAM5 findings the ingest role carries on purpose, with their logical ids resolved. */
   private acknowledgeIngestWildcards(ingest: FunctionWithLogGroup): void {
     const { table, bucket } = this.storage;
@@ -388,6 +461,20 @@ export class DsSelectionStack extends Stack {
       });
     }
   }
+}
+
+/**
+ * Shell commands copying the review page's DSFR files (the allow-list of
+ * functions/review-page/asset-files.ts) into the bundle's `review-assets/`, where the function
+ * looks first (functions/review-page/assets.ts). tar keeps the relative paths, portably.
+ */
+function copyReviewAssets(inputDir: string, outputDir: string): string[] {
+  // The list is read from this checkout (CDK also calls hooks with Docker's placeholder paths).
+  const distOf = (root: string) => join(root, 'node_modules', '@gouvfr', 'dsfr', 'dist');
+  const dist = distOf(inputDir);
+  const target = join(outputDir, BUNDLED_ASSETS_DIR);
+  const files = servedFiles(distOf(PROJECT_ROOT)).map((file) => `'${file}'`).join(' ');
+  return [`mkdir -p '${target}'`, `tar -C '${dist}' -cf - ${files} | tar -C '${target}' -xf -`];
 }
 
 function routePath(functionName: string): string {

@@ -4,7 +4,7 @@
  */
 export interface HttpRoute {
   method: 'GET' | 'POST';
-  /** API Gateway path template, `{name}` for a path parameter. */
+  /** API Gateway path template, `{name}` for a path parameter, `{name+}` for the rest of the path (greedy). */
   path: string;
   /** The entry point under functions/, without `.ts`. */
   functionName: string;
@@ -13,16 +13,45 @@ export interface HttpRoute {
 export const HTTP_ROUTES: readonly HttpRoute[] = [
   { method: 'POST', path: '/webhooks/ds/{token}', functionName: 'receive-ds-webhook' },
   { method: 'POST', path: '/webhooks/ds-v2', functionName: 'receive-ds-webhook-v2' },
+  // The review page (functions/review-page): the reviewer's list, a dossier and its form, its files, the DSFR assets.
+  { method: 'GET', path: '/review/{round}', functionName: 'serve-review-page' },
+  { method: 'GET', path: '/review/{round}/dossiers/{number}', functionName: 'serve-review-page' },
+  { method: 'POST', path: '/review/{round}/dossiers/{number}', functionName: 'serve-review-page' },
+  { method: 'GET', path: '/review/{round}/dossiers/{number}/attachments/{index}', functionName: 'serve-review-page' },
+  { method: 'GET', path: '/review/assets/{path+}', functionName: 'serve-review-page' },
+  // Any other GET under /review: the page's own 404 (in French, with its headers) rather than API Gateway's JSON one.
+  { method: 'GET', path: '/review/{path+}', functionName: 'serve-review-page' },
 ];
 
-/** Matches a concrete path against a template; returns the path parameters or undefined. */
+/** Whether a template ends with a greedy `{name+}` parameter. */
+export const isGreedy = (template: string) => /\{\w+\+\}$/.test(template);
+
+/**
+ * Matches a concrete path against a template; returns the path parameters or undefined. As in
+ * API Gateway HTTP APIs, `{name}` is one segment and `{name+}` the rest of the path (at least one
+ * character, slashes included).
+ */
 export function matchRoute(template: string, path: string): Record<string, string> | undefined {
   const names: string[] = [];
-  const pattern = template.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{(\w+)\}/g, (_, name: string) => {
+  const pattern = template.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{(\w+)(\\\+)?\}/g, (_, name: string, greedy: string | undefined) => {
     names.push(name);
-    return '([^/]+)';
+    return greedy ? '(.+)' : '([^/]+)';
   });
   const match = new RegExp(`^${pattern}$`).exec(path);
   if (!match) return undefined;
-  return Object.fromEntries(names.map((name, i) => [name, decodeURIComponent(match[i + 1]!)]));
+  try {
+    return Object.fromEntries(names.map((name, i) => [name, decodeURIComponent(match[i + 1]!)]));
+  } catch {
+    return undefined; // a malformed escape (`%E0%A4%A`) matches no route
+  }
+}
+
+/**
+ * The order the local gateway tries routes in, as API Gateway does: exact and `{name}` routes
+ * before greedy ones, and the more specific greedy route (the longer literal prefix) first.
+ */
+export function byPriority(a: HttpRoute, b: HttpRoute): number {
+  const greedy = Number(isGreedy(a.path)) - Number(isGreedy(b.path));
+  if (greedy !== 0 || !isGreedy(a.path)) return greedy;
+  return b.path.length - a.path.length;
 }

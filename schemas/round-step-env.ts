@@ -27,11 +27,15 @@ export const ROUND_STEPS = ['open', 'close-submissions', 'remind', 'close-select
  * What EventBridge Scheduler sends (`{"step": "open"}`, infra/schedules.ts), or staff invoking
  * the function by hand: `{"step": "close-selection", "round": "2026-03", "dryRun": true,
  * "actor": "staff:jdupont"}`. Without `round`, the step picks its round (functions/core/rounds/README.md).
+ * `force` closes a selection although reviews are missing or the deadline has not passed: only
+ * staff set it; the schedules never do, so a scheduled closing with reviews missing is refused
+ * (and alerts) instead of ranking on half the reviews.
  */
 export const RoundStepEventSchema = z.strictObject({
   step: z.enum(ROUND_STEPS, { error: `step must be one of ${ROUND_STEPS.join(', ')}` }),
   round: RoundIdSchema.optional(),
   dryRun: z.boolean({ error: 'dryRun must be true or false' }).default(false),
+  force: z.boolean({ error: 'force must be true or false' }).default(false),
   /** Who asks: `schedule` (the default) or `staff:<name>` (the staff member's IAM principal); kept in the audit record, never logged. */
   actor: z.string().regex(/^(schedule|staff:\S{1,200})$/, 'actor must be "schedule" or "staff:<name>"').default('schedule'),
 });

@@ -1,7 +1,7 @@
 import { CommanderError } from 'commander';
 import { ConfigurationError, DsAuthorizationError } from '#core/errors';
 import { ReviewerImportError } from '#core/rounds/errors';
-import { RoundStepRefusedError } from '#core/rounds/run-round-step';
+import { ClosingNotReadyError, RoundStepRefusedError } from '#core/rounds/run-round-step';
 import { InvalidCursorError } from '#adapters/dynamodb/dossier-repository';
 
 /**
@@ -19,7 +19,10 @@ export const EXIT_CODES = {
   usage: 4,
   /** Some of the work failed (a file whose MD5 does not match, messages not queued); the rest was done. */
   partialFailure: 5,
-  /** Refused: the round is not in the phase the command needs (a step asked too early, a report of an open round). */
+  /**
+   * Refused: the round is not in the phase the command needs (a step asked too early, a report of an open round, reviews
+   * imported into a round not reviewing), a selection not forced closed with reviews missing, a link for an inactive reviewer.
+   */
   refused: 6,
 } as const;
 export type ExitCode = (typeof EXIT_CODES)[keyof typeof EXIT_CODES];
@@ -33,7 +36,8 @@ Exit codes:
   4  invalid usage (unknown command or option, bad value, a reviewer file with wrong lines)
   5  partial failure (some files or messages failed; the rest was done)
   6  refused: the round is not in the phase the command needs (a step asked too early, a report
-     before the selection is closed); nothing was changed`;
+     before the selection is closed), close-selection with reviews missing or before the deadline
+     (without --force), a link for an inactive reviewer; nothing was changed`;
 
 /** An error the CLI expects, with the exit code it means; its message is shown as is. */
 export class CliError extends Error {
@@ -103,6 +107,9 @@ export function explainError(error: unknown): ExplainedError {
   }
   if (error instanceof InvalidCursorError) return { exitCode: EXIT_CODES.usage, message: error.message };
   if (error instanceof ReviewerImportError) return { exitCode: EXIT_CODES.usage, message: error.message };
+  if (error instanceof ClosingNotReadyError) {
+    return { exitCode: EXIT_CODES.refused, message: `refused: ${error.message}; --force closes it anyway` };
+  }
   if (error instanceof RoundStepRefusedError) return { exitCode: EXIT_CODES.refused, message: `refused: ${error.message}` };
   if (error instanceof ConfigurationError || error instanceof DsAuthorizationError) {
     return { exitCode: EXIT_CODES.unreachable, message: error.message };

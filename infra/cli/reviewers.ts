@@ -1,15 +1,14 @@
-import { readFile } from 'node:fs/promises';
-import { isAbsolute, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import type { ReviewerRecord } from '#core/rounds/model';
 import { importReviewers } from '#core/rounds/import-reviewers';
+import { sendLink, SendLinkRefusedError, type SendLinkResult } from '#core/reviews/send-link';
 import { ReviewerInputSchema, type ReviewerInput } from '#schemas/rounds';
-import { UsageError } from './errors.ts';
+import { readCsv, readInputFile } from './csv.ts';
+import { NotFoundError, PartialFailureError, RefusedError, UsageError } from './errors.ts';
 import { examples, withConnection, type CommandContext } from './context.ts';
 import { formatTable, plural, truncate, writeJson, writeLines } from './output.ts';
-
-const READ_ERRORS: Record<string, string> = { ENOENT: 'no such file', EISDIR: 'it is a folder', EACCES: 'permission denied' };
+import { parseRoundId } from './rounds.ts';
 
 /** `reviewers import --json`: what the import did. */
 export interface ReviewerImportView {
@@ -45,14 +44,7 @@ CSV example:
   "bob@example.fr","Durand, Bob",13002526500013;11000201100044
   carole@example.fr,Carole Petit,`)
     .action(async (file: string, options: { json?: boolean }, command: Command) => {
-      const path = isAbsolute(file) ? file : resolve(context.io.cwd, file);
-      let text: string;
-      try {
-        text = await readFile(path, 'utf8');
-      } catch (error) {
-        const code = (error as NodeJS.ErrnoException).code;
-        throw new UsageError(`cannot read ${file}: ${(code && READ_ERRORS[code]) ?? (error as Error).message}`);
-      }
+      const { path, text } = await readInputFile(context.io, file);
       const parsed = parseReviewerFile(path, text);
       if (!parsed.ok) {
         const lines = formatProblems(parsed.problems);
@@ -83,7 +75,67 @@ CSV example:
         context.io.stderr.write(`${plural(views.length, 'reviewer')} (${active} active)${views.length === 0 ? ': import them with `ds-selection reviewers import FILE`' : ''}\n`);
       });
     });
+  reviewers
+    .command('send-link')
+    .description(
+      'give a reviewer a fresh personal link to the review page of a round (a lost mail, an expired link): mailed to them '
+      + '(at most one such mail a day per reviewer and round), or printed with --print for you to paste in a message of your own. '
+      + 'The link works until the review deadline plus reviewLinkGraceDays. Refused (exit 6) for an inactive reviewer, a round that is '
+      + 'still open or whose links have expired, a reviewer with no dossier in the round, or (mailing) an address SES reported; '
+      + 'an unknown email or round exits 3.',
+    )
+    .argument('<email>', 'the reviewer\'s email, as in reviewers list')
+    .requiredOption('--round <round>', 'the round, e.g. 2026-03 (reviewing, or closed while its links last)', parseRoundId)
+    .option('--print', 'print the link on stdout instead of mailing it: nothing sent, nothing recorded')
+    .option('--json', 'print { roundId, reviewerId, expiresAt, mailed, alreadySent, link? } (link only with --print)')
+    .addHelpText('after', examples(
+      'ds-selection reviewers send-link alice.martin@example.gouv.fr --round 2026-03',
+      'ds-selection reviewers send-link alice.martin@example.gouv.fr --round 2026-03 --print',
+    ))
+    .action(async (email: string, options: { round: string; print?: boolean; json?: boolean }, command: Command) => {
+      await withConnection(context, command, async (connection) => {
+        const deps = await connection.roundStepDependencies();
+        let result: SendLinkResult;
+        try {
+          result = await sendLink({ roundId: options.round, email, print: options.print === true }, deps);
+        } catch (error) {
+          if (!(error instanceof SendLinkRefusedError)) throw error;
+          if (error.reason === 'unknown_reviewer' || error.reason === 'no_round') throw new NotFoundError(error.message);
+          throw new RefusedError(`refused: ${error.message}`);
+        }
+        const view: SendLinkView = {
+          roundId: result.roundId, reviewerId: result.reviewerId, expiresAt: result.expiresAt,
+          mailed: (result.mail?.sent ?? 0) > 0, alreadySent: (result.mail?.alreadySent ?? 0) > 0, ...(result.link ? { link: result.link } : {}),
+        };
+        if (options.json) writeJson(context.io, view);
+        else if (result.link) {
+          context.io.stdout.write(`${result.link}\n`);
+          context.io.stderr.write(`personal link to round ${result.roundId}, valid until ${result.expiresAt}: give it to this reviewer only\n`);
+        } else if (view.mailed) context.io.stdout.write(`reviewers send-link: a new link to round ${result.roundId} was mailed (valid until ${result.expiresAt})\n`);
+        else if (view.alreadySent) {
+          context.io.stdout.write(`reviewers send-link: a link mail went to this reviewer for round ${result.roundId} today already (one a day): `
+            + 'nothing sent; --print gives you the link\n');
+        }
+        if ((result.mail?.failed ?? 0) > 0) {
+          throw new PartialFailureError('reviewers send-link: SES refused or failed the mail: nothing sent; run the command again, or use --print');
+        }
+      });
+    });
 }
+
+/** `reviewers send-link --json`. */
+export interface SendLinkView {
+  roundId: string;
+  reviewerId: string;
+  expiresAt: string;
+  /** Mailed by this run. */
+  mailed: boolean;
+  /** A link mail went to this reviewer today already: none sent. */
+  alreadySent: boolean;
+  /** With --print only. */
+  link?: string;
+}
+
 
 function pickCounts(counts: { imported: number; updated: number; unchanged: number }) {
   return { imported: counts.imported, updated: counts.updated, unchanged: counts.unchanged };
@@ -172,8 +224,9 @@ export function parseReviewerJson(text: string): ReviewerFileResult {
 }
 
 export function parseReviewerCsv(text: string): ReviewerFileResult {
-  const records = parseCsv(stripBom(text)).filter((record) => record.cells.some((cell) => cell.trim() !== ''));
-  const [header, ...rows] = records;
+  const csv = readCsv(text);
+  if (!csv.ok) return { ok: false, format: 'csv', problems: [{ where: `line ${csv.line}`, message: csv.message }] };
+  const [header, ...rows] = csv.records;
   if (!header) return { ok: false, format: 'csv', problems: [{ where: 'file', message: 'empty: expected a header line "email,name,conflicts"' }] };
   const columns = header.cells.map((cell) => cell.trim().toLowerCase());
   const headerProblems: string[] = [];
@@ -262,62 +315,4 @@ function byPosition(a: ReviewerFileProblem, b: ReviewerFileProblem): number {
 
 function stripBom(text: string): string {
   return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
-}
-
-export interface CsvRecord {
-  /** The line the record starts on, 1-based. */
-  line: number;
-  cells: string[];
-}
-
-/**
- * RFC 4180 records: fields separated by commas, optionally in double quotes (which may hold
- * commas, line breaks and doubled quotes), records ended by LF or CRLF.
- */
-export function parseCsv(text: string): CsvRecord[] {
-  const records: CsvRecord[] = [];
-  let cells: string[] = [];
-  let cell = '';
-  let quoted = false;
-  let line = 1;
-  let recordLine = 1;
-  for (let index = 0; index < text.length; index++) {
-    const char = text[index] as string;
-    if (quoted) {
-      if (char === '"') {
-        if (text[index + 1] === '"') {
-          cell += '"';
-          index++;
-        } else {
-          quoted = false;
-        }
-      } else {
-        if (char === '\n') line++;
-        cell += char;
-      }
-      continue;
-    }
-    if (char === '"' && cell.trim() === '') {
-      quoted = true;
-      cell = '';
-    } else if (char === ',') {
-      cells.push(cell);
-      cell = '';
-    } else if (char === '\n' || char === '\r') {
-      if (char === '\r' && text[index + 1] === '\n') index++;
-      cells.push(cell);
-      records.push({ line: recordLine, cells });
-      cells = [];
-      cell = '';
-      line++;
-      recordLine = line;
-    } else {
-      cell += char;
-    }
-  }
-  if (cell !== '' || cells.length > 0) {
-    cells.push(cell);
-    records.push({ line: recordLine, cells });
-  }
-  return records;
 }

@@ -2,8 +2,11 @@ import { userInfo } from 'node:os';
 import { InvalidArgumentError, type Command } from 'commander';
 import { DOSSIER_STATUSES, type DossierRecord, type DossierStatus } from '#core/dossier';
 import { UNASSIGNED_ROUND } from '#core/round';
-import { ROUND_PHASES, ROUND_STATUSES, type DecisionRecord, type RoundRecord, type RoundStatus, type RoundStep } from '#core/rounds/model';
+import {
+  ROUND_PHASES, ROUND_STATUSES, type DecisionRecord, type ReviewerRecord, type RoundRecord, type RoundStatus, type RoundStep,
+} from '#core/rounds/model';
 import type { Mailer } from '#core/rounds/ports';
+import { reviewProgress, type MissingReviews, type Reassignment, type ReviewerProgress } from '#core/rounds/review-progress';
 import { runRoundStep, type RoundStepResult } from '#core/rounds/run-round-step';
 import { RoundIdSchema } from '#schemas/rounds';
 import { NotFoundError, PartialFailureError } from './errors.ts';
@@ -12,6 +15,7 @@ import { dossierTable, type DossierSummaryView } from './dossier-views.ts';
 import { collectPages, listDossiers, summarize } from './dossiers.ts';
 import { formatTable, plural, truncate, writeJson, writeLines, type CliIo } from './output.ts';
 import { ProgressBar } from './progress.ts';
+import type { Connection } from './connect.ts';
 
 /*
  * Rounds: `list` and `show` read the dossiers deposited in each round (DossierRecord.round,
@@ -33,7 +37,15 @@ export interface RoundView {
 export interface RoundDetailView extends RoundView {
   /** The round's record (dates, capacity, criteria) once it has been opened. */
   record?: RoundRecord;
+  /** Once reviewers are assigned: each reviewer's work, and the dossiers reassigned after a conflict. */
+  reviewProgress?: ReviewProgressView;
   dossiers: DossierSummaryView[];
+}
+
+/** `rounds show --json`: the review progress, reviewers named for staff. */
+export interface ReviewProgressView {
+  reviewers: (ReviewerProgress & { name: string | null; email: string | null })[];
+  reassignments: (Reassignment & { withdrawnReviewerEmail: string | null; replacementReviewerEmail: string | null })[];
 }
 
 export const ROUND_STEPS: readonly RoundStep[] = ['open', 'close-submissions', 'remind', 'close-selection'];
@@ -94,10 +106,15 @@ const STEP_HELP: Record<RoundStep, StepDescription> = {
     description: 'close the selection: reviewing → closed. Ranks the dossiers by weighted mean score (reviews with a declared conflict not '
       + 'counted), selects in rank order while the capacity in EIG posts allows and the score reaches minimumScore, waitlists the next '
       + 'waitlistSize, marks the rest not_selected; writes the decisions and the report (JSON + CSV, reports/<round>/ in the bucket) and '
-      + 'mails the staff once. Default round: the oldest reviewing one. See the decisions with `ds-selection report --round R`.',
+      + 'mails the staff once. Default round: the oldest reviewing one. See the decisions with `ds-selection report --round R`.\n\n'
+      + 'Refused (exit 6) before the review deadline, or while an assigned reviewer has not submitted the review of a dossier '
+      + 'that is still reviewable (a draft is not submitted; a declared conflict counts as done): the message lists them per '
+      + 'dossier. --force closes anyway (audited as forced, with the counts). --dry-run lists what is missing and says whether '
+      + 'the run would be refused.',
     examples: [
       'ds-selection rounds close-selection --round 2026-03 --dry-run',
       'ds-selection rounds close-selection --round 2026-03',
+      'ds-selection rounds close-selection --round 2026-03 --force',
       'ds-selection report --round 2026-03 --out ./selection-2026-03',
     ],
   },
@@ -131,9 +148,10 @@ export function registerRoundCommands(program: Command, context: CommandContext)
 
   rounds
     .command('show')
-    .description('show one round: its phase, dates and settings once opened, and its dossiers grouped by status')
+    .description('show one round: its phase, dates and settings once opened, the review progress of each reviewer and the dossiers '
+      + 'reassigned after a conflict of interest once reviewers are assigned, and its dossiers grouped by status')
     .argument('<round>', 'the round, e.g. 2026-03 (rounds open in January, March, May, July, September, November), or "unassigned"')
-    .option('--json', 'print { round, total, byStatus, phase?, record?, dossiers }')
+    .option('--json', 'print { round, total, byStatus, phase?, record?, reviewProgress?, dossiers }')
     .addHelpText('after', examples('ds-selection rounds show 2026-03', 'ds-selection rounds show 2026-03 --json | jq \'.dossiers[] | select(.status == "invalid")\''))
     .action(async (round: string, options: { json?: boolean }, command: Command) => {
       await withConnection(context, command, async ({ dossiers: repository, rounds: roundRepository }) => {
@@ -146,12 +164,13 @@ export function registerRoundCommands(program: Command, context: CommandContext)
           ? withPhases(roundViews(records), record ? [record] : [])
           : [{ round, total: 0, byStatus: emptyCounts(), ...(record ? { phase: record.status } : {}) }];
         const rows = await summarize(repository, records);
-        const detail: RoundDetailView = { ...(view as RoundView), ...(record ? { record } : {}), dossiers: rows };
+        const progress = record && record.status !== 'open' ? await progressView(roundRepository, record, records) : undefined;
+        const detail: RoundDetailView = { ...(view as RoundView), ...(record ? { record } : {}), ...(progress ? { reviewProgress: progress } : {}), dossiers: rows };
         if (options.json) {
           writeJson(context.io, detail);
           return;
         }
-        writeLines(context.io.stdout, roundDetailLines(view as RoundView, rows, record));
+        writeLines(context.io.stdout, roundDetailLines(view as RoundView, rows, record, progress));
       });
     });
 
@@ -160,16 +179,20 @@ export function registerRoundCommands(program: Command, context: CommandContext)
 
 function registerStepCommand(rounds: Command, context: CommandContext, step: RoundStep): void {
   const help = STEP_HELP[step];
-  rounds
+  const stepCommand = rounds
     .command(step)
     .summary(help.summary)
     .description(`${help.description}\n\nEvery step is idempotent (run twice, it changes and sends nothing more) and writes an audit record `
       + 'with you as the actor (staff:<OS user>). Try it with --dry-run first: it prints the plan and writes nothing.')
     .option('--round <round>', 'the round, e.g. 2026-03 (default: the step\'s own choice, see above)', parseRoundId)
-    .option('--dry-run', 'compute and print the plan: nothing written, no mail sent, no audit record')
-    .option('--json', 'print the result { step, roundId, dryRun, changed, status, summary, plan?, rounds? }')
+    .option('--dry-run', 'compute and print the plan: nothing written, no mail sent, no audit record');
+  if (step === 'close-selection') {
+    stepCommand.option('--force', 'close even though reviews are missing or the review deadline has not passed (audited as forced)');
+  }
+  stepCommand
+    .option('--json', `print the result { step, roundId, dryRun, changed, status, summary, plan?, ${step === 'close-selection' ? 'missingReviews?, ' : ''}rounds? }`)
     .addHelpText('after', examples(...help.examples))
-    .action(async (options: { round?: string; dryRun?: boolean; json?: boolean }, command: Command) => {
+    .action(async (options: { round?: string; dryRun?: boolean; force?: boolean; json?: boolean }, command: Command) => {
       await withConnection(context, command, async (connection) => {
         const progress = new ProgressBar(context.io.stderr, { label: `${step}: mails sent` });
         let sent = 0;
@@ -181,7 +204,9 @@ function registerStepCommand(rounds: Command, context: CommandContext, step: Rou
           },
         });
         const deps = await connection.roundStepDependencies(counting);
-        const request = { step, actor: staffActor(context.io), dryRun: options.dryRun === true, ...(options.round ? { roundId: options.round } : {}) };
+        const request = {
+          step, actor: staffActor(context.io), dryRun: options.dryRun === true, force: options.force === true, ...(options.round ? { roundId: options.round } : {}),
+        };
         let result: RoundStepResult;
         try {
           result = await runRoundStep(request, deps);
@@ -190,7 +215,8 @@ function registerStepCommand(rounds: Command, context: CommandContext, step: Rou
         }
         if (options.json) writeJson(context.io, result);
         else {
-          const emails = result.plan?.assignments ? new Map((await connection.rounds.listReviewers()).map((r) => [r.id, r.email])) : new Map<string, string>();
+          const namesReviewers = result.plan?.assignments || (result.plan?.missingReviews ?? result.missingReviews ?? []).length > 0;
+          const emails = namesReviewers ? new Map((await connection.rounds.listReviewers()).map((r) => [r.id, r.email])) : new Map<string, string>();
           writeLines(context.io.stdout, stepResultLines(result, emails));
         }
         const failures = Number(result.summary.mailFailures ?? 0);
@@ -248,14 +274,62 @@ export function roundTable(views: RoundView[]): string[] {
   );
 }
 
-export function roundDetailLines(view: RoundView, rows: DossierSummaryView[], record?: RoundRecord): string[] {
+export function roundDetailLines(view: RoundView, rows: DossierSummaryView[], record?: RoundRecord, progress?: ReviewProgressView): string[] {
   const counts = DOSSIER_STATUSES.filter((status) => view.byStatus[status] > 0).map((status) => `${view.byStatus[status]} ${status}`);
   const lines = [`Round ${view.round}: ${plural(view.total, 'dossier')}${counts.length > 0 ? ` (${counts.join(', ')})` : ''}`];
   lines.push(...(record ? roundRecordLines(record) : view.round === UNASSIGNED_ROUND ? [] : ['  phase           not opened (ds-selection rounds open --round ' + view.round + ')']));
+  if (progress) lines.push(...reviewProgressLines(progress));
   for (const status of DOSSIER_STATUSES) {
     const ofStatus = rows.filter((row) => row.status === status);
     if (ofStatus.length === 0) continue;
     lines.push('', `${status} (${ofStatus.length})`, ...dossierTable(ofStatus).map((line) => `  ${line}`));
+  }
+  return lines;
+}
+
+/** Each reviewer's work in the round and the reassignments, from the round's records (reviewProgress). */
+async function progressView(
+  rounds: Pick<Connection['rounds'], 'listAssignments' | 'listReviews' | 'listReviewers'>, round: RoundRecord, dossiers: readonly DossierRecord[],
+): Promise<ReviewProgressView> {
+  const [assignments, reviews, reviewers] = await Promise.all([rounds.listAssignments(round.id), rounds.listReviews(round.id), rounds.listReviewers()]);
+  return namedProgress(reviewProgress(round, dossiers, assignments, reviews), reviewers);
+}
+
+export function namedProgress(progress: ReturnType<typeof reviewProgress>, reviewers: readonly ReviewerRecord[]): ReviewProgressView {
+  const byId = new Map(reviewers.map((r) => [r.id, r]));
+  return {
+    reviewers: progress.reviewers
+      .map((p) => ({ ...p, name: byId.get(p.reviewerId)?.name ?? null, email: byId.get(p.reviewerId)?.email ?? null }))
+      .sort((a, b) => (a.email ?? a.reviewerId).localeCompare(b.email ?? b.reviewerId)),
+    reassignments: progress.reassignments.map((r) => ({
+      ...r,
+      withdrawnReviewerEmail: byId.get(r.withdrawnReviewerId)?.email ?? null,
+      replacementReviewerEmail: r.replacementReviewerId ? byId.get(r.replacementReviewerId)?.email ?? null : null,
+    })),
+  };
+}
+
+export function reviewProgressLines(progress: ReviewProgressView): string[] {
+  if (progress.reviewers.length === 0) return ['', 'Review progress: no reviewer assigned'];
+  const lines = [
+    '',
+    `Review progress: ${plural(progress.reviewers.length, 'reviewer')}`,
+    ...formatTable(
+      [
+        { header: 'REVIEWER' }, { header: 'NAME' }, { header: 'TO DO', align: 'right' }, { header: 'DRAFT', align: 'right' },
+        { header: 'SUBMITTED', align: 'right' }, { header: 'CONFLICTS', align: 'right' }, { header: 'REPLACEMENTS', align: 'right' },
+      ],
+      progress.reviewers.map((r) => [
+        r.email ?? `(unknown reviewer ${r.reviewerId.slice(0, 8)})`, truncate(r.name ?? '-', 30), String(r.toDo), String(r.draft),
+        String(r.submitted), String(r.conflictsDeclared), String(r.replacementsReceived),
+      ]),
+    ).map((line) => `  ${line}`),
+  ];
+  if (progress.reassignments.length > 0) {
+    const who = (email: string | null, id: string) => email ?? `(unknown reviewer ${id.slice(0, 8)})`;
+    lines.push('', `Reassigned after a conflict of interest: ${plural(progress.reassignments.length, 'dossier')}`);
+    lines.push(...progress.reassignments.map((r) => `  dossier ${r.dossierNumber}: ${who(r.withdrawnReviewerEmail, r.withdrawnReviewerId)} → `
+      + `${r.replacementReviewerId ? who(r.replacementReviewerEmail, r.replacementReviewerId) : 'no eligible reviewer'}`));
   }
   return lines;
 }
@@ -320,14 +394,29 @@ export function stepResultLines(result: RoundStepResult, reviewerEmails: Readonl
       lines.push('', `Shortfalls: ${plural(plan.shortfalls.length, 'dossier')} without enough eligible reviewers`);
       lines.push(...plan.shortfalls.map((shortfall) => `  dossier ${shortfall.dossierNumber}: ${shortfall.assigned} of ${shortfall.wanted} reviewers`));
     }
+    if (plan.missingReviews && plan.missingReviews.length > 0) lines.push('', ...missingReviewLines(plan.missingReviews, reviewerEmails));
     if (plan.decisions) {
       lines.push('', `Decisions: ${plural(plan.decisions.length, 'dossier')}`);
       if (plan.decisions.length > 0) lines.push(...decisionTable(plan.decisions).map((line) => `  ${line}`));
     }
     lines.push('', `Mails to send: ${plan.mails}`);
   }
+  if (!plan && result.missingReviews && result.missingReviews.length > 0) lines.push('', ...missingReviewLines(result.missingReviews, reviewerEmails));
   for (const sub of result.rounds ?? []) lines.push('', ...stepResultLines(sub, reviewerEmails));
   return lines;
+}
+
+/** The reviews not submitted, per dossier, each reviewer by email when known (staff read it; nothing of it is logged). */
+export function missingReviewLines(missing: readonly MissingReviews[], reviewerEmails: ReadonlyMap<string, string> = new Map()): string[] {
+  const count = missing.reduce((sum, m) => sum + m.reviewerIds.length, 0);
+  const label = (reviewerId: string) => reviewerEmails.get(reviewerId) ?? reviewerId;
+  return [
+    `Missing reviews: ${count} on ${plural(missing.length, 'dossier')} (not submitted; drafts included)`,
+    ...formatTable(
+      [{ header: 'DOSSIER', align: 'right' }, { header: 'REVIEWERS' }],
+      missing.map((m) => [String(m.dossierNumber), m.reviewerIds.map(label).join(' ')]),
+    ).map((line) => `  ${line}`),
+  ];
 }
 
 /** Decisions in report order (ranked first, by rank; then by number), with titles when given. */

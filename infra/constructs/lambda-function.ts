@@ -40,6 +40,11 @@ export interface FunctionWithLogGroupProps {
   readonly securityGroups?: ec2.ISecurityGroup[];
   /** Where failed asynchronous invocations go after Lambda's retries (scheduled functions). */
   readonly deadLetterQueue?: sqs.IQueue;
+  /**
+   * Shell commands run once the bundle is built (`inputDir`: the project root, `outputDir`: the
+   * bundle's folder), e.g. to copy files the function reads at run time next to it.
+   */
+  readonly afterBundling?: (inputDir: string, outputDir: string) => string[];
 }
 
 /**
@@ -140,6 +145,9 @@ export class FunctionWithLogGroup extends Construct {
           bundleAwsSDK: true,
           forceDockerBundling: false,
           tsconfig: `${props.projectRoot}/tsconfig.json`,
+          ...(props.afterBundling
+            ? { commandHooks: { beforeBundling: () => [], beforeInstall: () => [], afterBundling: props.afterBundling } }
+            : {}),
         },
       });
     }

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { matchRoute, type HttpRoute } from '../routes.ts';
+import { byPriority, matchRoute, type HttpRoute } from '../routes.ts';
 import { lambdaContext } from './lambda-context.ts';
 
 /**
@@ -89,7 +89,8 @@ export class HttpGateway {
   }
 
   serve(routes: GatewayRoute[]): void {
-    this.routes = routes;
+    // A stable sort: routes of equal priority keep the order of infra/routes.ts.
+    this.routes = [...routes].sort(byPriority);
   }
 
   /** From now on GET /health answers 200: called once the whole stack is up. */

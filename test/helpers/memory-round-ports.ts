@@ -1,8 +1,8 @@
+import { createHash } from 'node:crypto';
 import type { DossierRecord } from '#core/dossier';
 import type {
   AssignmentRecord, AuditRecord, DecisionRecord, NotificationRecord, ReviewRecord, ReviewerRecord, RoundRecord, RoundStatus,
 } from '#core/rounds/model';
-import { reviewerIdOf } from '#core/rounds/reviewer-id';
 import type { RoundsConfig } from '#schemas/rounds';
 import type { MailMessage, Mailer, ReportStore, RoundDossiers, RoundRepository, RoundWrite } from '#core/rounds/ports';
 
@@ -232,6 +232,12 @@ export class MemoryRoundDossiers implements RoundDossiers {
   async listRoundDossiers(roundId: string) {
     return this.dossiers.filter((d) => d.round === roundId).map(clone);
   }
+
+  /** One dossier by number (what saveReview reads). */
+  async get(number: number) {
+    const dossier = this.dossiers.find((d) => d.number === number);
+    return dossier ? clone(dossier) : undefined;
+  }
 }
 
 /** Records every mail; `failFor` makes the provider reject some (by recipient, for instance). */
@@ -272,6 +278,7 @@ export const TEST_CONFIG: RoundsConfig = {
   waitlistSize: 2,
   minimumScore: 3,
   reviewDays: 21,
+  reviewLinkGraceDays: 14,
   criteria: [
     { id: 'impact', label: 'Impact', weight: 3 },
     { id: 'faisabilite', label: 'Faisabilité', weight: 1 },
@@ -307,6 +314,14 @@ export function roundDossier(number: number, overrides: {
   };
 }
 
+/**
+ * A fixed reviewer id for a test address (16 hex characters of its SHA-256), so fixtures can name a
+ * reviewer by email. Production ids are random (newReviewerId) and found by email on import.
+ */
+export function testReviewerId(email: string): string {
+  return createHash('sha256').update(email.trim().toLowerCase(), 'utf8').digest('hex').slice(0, 16);
+}
+
 export function reviewerRecord(email: string, overrides: Partial<Omit<ReviewerRecord, 'id' | 'email'>> = {}): ReviewerRecord {
-  return { id: reviewerIdOf(email), email, name: overrides.name ?? email.split('@')[0]!, conflicts: [], active: true, ...overrides };
+  return { id: testReviewerId(email), email, name: overrides.name ?? email.split('@')[0]!, conflicts: [], active: true, ...overrides };
 }

@@ -12,6 +12,7 @@ import { HTTP_ROUTES } from '#infra/routes';
 import { DEFAULT_SCHEDULE_RETRY, SCHEDULED_FUNCTIONS, SCHEDULES } from '#infra/schedules';
 import { ReconcileEnvSchema } from '#schemas/reconcile-env';
 import { RoundStepEnvSchema } from '#schemas/round-step-env';
+import { ReviewPageEnvSchema } from '#schemas/review-page-env';
 import { parseStageConfig, type StageConfigInput } from '#infra/stage-config';
 
 /**
@@ -89,10 +90,10 @@ function functionRoleId(template: Template, functionId: string): string {
 
 describe('DsSelectionStack', () => {
   describe('Lambda functions', () => {
-    it('are five, on Node 22 or 24, arm64, JSON logs into a log group with retention', () => {
+    it('are six, on Node 22 or 24, arm64, JSON logs into a log group with retention', () => {
       const { template } = plain();
       const functions = template.findResources('AWS::Lambda::Function');
-      expect(Object.keys(functions)).toHaveLength(5);
+      expect(Object.keys(functions)).toHaveLength(6);
       const logGroups = template.findResources('AWS::Logs::LogGroup');
       for (const fn of Object.values(functions) as Json[]) {
         expect(fn.Properties.Runtime).toMatch(/^nodejs(22|24)\.x$/);
@@ -111,7 +112,7 @@ describe('DsSelectionStack', () => {
     it('every log group has a retention', () => {
       const { template } = withEgress();
       const logGroups = Object.values(template.findResources('AWS::Logs::LogGroup')) as Json[];
-      expect(logGroups.length).toBeGreaterThanOrEqual(7); // 5 functions, API access logs, flow logs
+      expect(logGroups.length).toBeGreaterThanOrEqual(8); // 6 functions, API access logs, flow logs
       for (const group of logGroups) expect(group.Properties.RetentionInDays).toBeGreaterThan(0);
     });
 
@@ -154,6 +155,23 @@ describe('DsSelectionStack', () => {
       });
       expect(JSON.stringify(roundEnv.REVIEW_PAGE_URL)).toContain(logicalId(stack, stack.api.api));
       expect(roundEnv).not.toHaveProperty('REVIEW_LINK_SECRET');
+
+      // serve-review-page: the same link key and sender; its REVIEW_PAGE_URL is the API's, as run-round-step's.
+      const pageEnv = env(stack.functions.serveReviewPage.function);
+      const pageParsed = ReviewPageEnvSchema.safeParse(Object.fromEntries(Object.entries(pageEnv).map(([name, value]) => [name,
+        typeof value === 'string' ? value
+          : name.endsWith('_URL') ? 'https://abc123.execute-api.eu-west-3.amazonaws.com/'
+            : name.endsWith('_ARN') ? 'arn:aws:secretsmanager:eu-west-3:123456789012:secret:x' : 'resolved-at-deploy'])));
+      expect(pageParsed.error?.issues).toBeUndefined();
+      expect(pageEnv).toMatchObject({
+        TABLE_NAME: { Ref: logicalId(stack, stack.storage.table) },
+        BUCKET_NAME: { Ref: logicalId(stack, stack.storage.bucket) },
+        MAIL_FROM: 'eig-selection@example.gouv.fr',
+        SES_CONFIGURATION_SET: { Ref: logicalId(stack, stack.mail.configurationSet) },
+        REVIEW_LINK_SECRET_SECRET_ARN: { Ref: logicalId(stack, stack.secrets.reviewLinkSecret) },
+      });
+      expect(pageEnv.REVIEW_PAGE_URL).toEqual(roundEnv.REVIEW_PAGE_URL);
+      expect(pageEnv).not.toHaveProperty('REVIEW_LINK_SECRET');
     });
 
     it('reconcile-dossiers: timeout and memory from infra/schedules.ts, failed runs into the schedules\' DLQ', () => {
@@ -392,6 +410,63 @@ describe('DsSelectionStack', () => {
       expect((template.toJSON().Resources[roleId] as Json).Properties.ManagedPolicyArns).toBeUndefined();
     });
 
+    it('serve-review-page: its ROUND# items, reviewers and dossiers read-only, the two named indexes, GetObject on attachments/* only, SES as the sender only', () => {
+      const { stack, template } = plain();
+      const roleId = functionRoleId(template, logicalId(stack, stack.functions.serveReviewPage.function));
+      const statements = roleStatements(template, roleId);
+      const tableArn = { 'Fn::GetAtt': [logicalId(stack, stack.storage.table), 'Arn'] };
+      const bucketId = logicalId(stack, stack.storage.bucket);
+
+      const dynamo = statements.filter((s) => asArray<string>(s.Action).some((a) => a.startsWith('dynamodb:')));
+      expect(dynamo).toEqual([
+        expect.objectContaining({
+          Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'dynamodb:Query'],
+          Resource: tableArn,
+          Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['ROUND#*'] } },
+        }),
+        expect.objectContaining({
+          Action: 'dynamodb:GetItem',
+          Resource: tableArn,
+          Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['REVIEWER#*', 'DOSSIER#*'] } },
+        }),
+        expect.objectContaining({
+          Action: 'dynamodb:Query',
+          Resource: [
+            { 'Fn::Join': ['', [tableArn, '/index/gsi1']] },
+            { 'Fn::Join': ['', [tableArn, '/index/gsi2']] },
+          ],
+        }),
+      ]);
+      expect(dynamo[2]).not.toHaveProperty('Condition');
+
+      const s3 = statements.filter((s) => asArray<string>(s.Action).some((a) => a.startsWith('s3:')));
+      expect(s3).toEqual([expect.objectContaining({ Action: 's3:GetObject', Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [bucketId, 'Arn'] }, '/attachments/*']] } })]);
+
+      const ses = statements.filter((s) => asArray<string>(s.Action).some((a) => a.startsWith('ses:')));
+      expect(ses).toHaveLength(1);
+      expect(ses[0]!.Action).toBe('ses:SendEmail');
+      const sesResources = asArray<Json>(ses[0]!.Resource).map((r) => JSON.stringify(r));
+      expect(sesResources.filter((r) => r.includes(':identity/'))).toEqual([
+        expect.stringContaining(':identity/eig-selection@example.gouv.fr'),
+        expect.stringContaining(':identity/example.gouv.fr'),
+      ]);
+      expect(sesResources.filter((r) => r.includes(':configuration-set/'))).toEqual([expect.stringContaining(logicalId(stack, stack.mail.configurationSet))]);
+      expect(sesResources).toHaveLength(3);
+
+      const actions = actionsOf(statements);
+      expect(actions.filter((a) => a.endsWith('*') || a.startsWith('sqs:'))).toEqual([]);
+      expect(new Set(actions)).toEqual(new Set([
+        'logs:CreateLogStream', 'logs:PutLogEvents', 'secretsmanager:GetSecretValue', 's3:GetObject', 'ses:SendEmail',
+        'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'dynamodb:Query',
+      ]));
+      expect((template.toJSON().Resources[roleId] as Json).Properties.ManagedPolicyArns).toBeUndefined();
+      // Not in the VPC (it does not call DS), with or without the fixed egress IP.
+      for (const variant of [plain(), withEgress()]) {
+        const fn = variant.template.toJSON().Resources[logicalId(variant.stack, variant.stack.functions.serveReviewPage.function)] as Json;
+        expect(fn.Properties.VpcConfig).toBeUndefined();
+      }
+    });
+
     it('each function reads only its own secret', () => {
       const { stack, template } = plain();
       const expected = new Map([
@@ -400,6 +475,7 @@ describe('DsSelectionStack', () => {
         [stack.functions.ingestDossier, stack.secrets.dsApiToken],
         [stack.functions.reconcileDossiers, stack.secrets.dsApiToken],
         [stack.functions.runRoundStep, stack.secrets.reviewLinkSecret],
+        [stack.functions.serveReviewPage, stack.secrets.reviewLinkSecret],
       ]);
       for (const [fn, secret] of expected) {
         const statements = roleStatements(template, functionRoleId(template, logicalId(stack, fn.function)));
@@ -412,13 +488,31 @@ describe('DsSelectionStack', () => {
   });
 
   describe('HTTP API', () => {
-    it('has exactly the two webhook routes, integrated with Lambda', () => {
-      const { template } = plain();
-      const routeKeys = Object.values(template.findResources('AWS::ApiGatewayV2::Route')).map((r: Json) => r.Properties.RouteKey);
-      expect(routeKeys.sort()).toEqual(['POST /webhooks/ds-v2', 'POST /webhooks/ds/{token}']);
+    it('has the two webhook routes and the review page\'s, one Lambda integration per function', () => {
+      const { stack, template } = plain();
+      const routes = Object.values(template.findResources('AWS::ApiGatewayV2::Route')) as Json[];
+      const routeKeys = routes.map((r) => r.Properties.RouteKey as string);
+      expect(routeKeys.sort()).toEqual([
+        'GET /review/assets/{path+}',
+        'GET /review/{path+}',
+        'GET /review/{round}',
+        'GET /review/{round}/dossiers/{number}',
+        'GET /review/{round}/dossiers/{number}/attachments/{index}',
+        'POST /review/{round}/dossiers/{number}',
+        'POST /webhooks/ds-v2',
+        'POST /webhooks/ds/{token}',
+      ]);
       expect(routeKeys.sort()).toEqual(HTTP_ROUTES.map((route) => `${route.method} ${route.path}`).sort());
-      template.resourceCountIs('AWS::ApiGatewayV2::Integration', 2);
+      template.resourceCountIs('AWS::ApiGatewayV2::Integration', 3);
       template.hasResourceProperties('AWS::ApiGatewayV2::Integration', { IntegrationType: 'AWS_PROXY', PayloadFormatVersion: '2.0' });
+      // Every /review route goes to serve-review-page, and only those.
+      const integrations = template.findResources('AWS::ApiGatewayV2::Integration') as Record<string, Json>;
+      const pageArn = { 'Fn::GetAtt': [logicalId(stack, stack.functions.serveReviewPage.function), 'Arn'] };
+      for (const route of routes) {
+        const integrationId = (route.Properties.Target['Fn::Join'][1] as unknown[])[1] as { Ref: string };
+        const uri = integrations[integrationId.Ref]!.Properties.IntegrationUri;
+        expect(JSON.stringify(uri) === JSON.stringify(pageArn), route.Properties.RouteKey).toBe((route.Properties.RouteKey as string).includes(' /review/'));
+      }
     });
 
     it('default stage: auto-deployed, throttled, JSON access logs without the path (it holds the token)', () => {
@@ -490,6 +584,7 @@ describe('DsSelectionStack', () => {
       expect(vpcConfig(stack.functions.reconcileDossiers.function)?.SubnetIds).toHaveLength(2);
       expect(vpcConfig(stack.functions.receiveDsWebhook.function)).toBeUndefined();
       expect(vpcConfig(stack.functions.receiveDsWebhookV2.function)).toBeUndefined();
+      expect(vpcConfig(stack.functions.serveReviewPage.function)).toBeUndefined();
       expect(template.toJSON().Outputs.EgressIp.Value).toEqual({ 'Fn::GetAtt': [eipId, 'PublicIp'] });
     });
 
@@ -677,7 +772,7 @@ describe('cdk-nag AwsSolutions', () => {
         }
       }
     }
-    expect(acknowledged.length).toBeGreaterThanOrEqual(11); // 2 APIG4, 4 SMG4, 5 IAM5
+    expect(acknowledged.length).toBeGreaterThanOrEqual(18); // 8 APIG4 (one per route), 4 SMG4, 6 IAM5
     for (const [ruleId, reason] of acknowledged) {
       expect(reason.length, ruleId).toBeGreaterThan(60);
       // The docs drop the 8-character hash CDK appends to logical ids (StorageTableB43FDCE7 -> StorageTable).

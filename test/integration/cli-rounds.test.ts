@@ -12,7 +12,6 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { DossierRecord } from '#core/dossier';
 import { verifyReviewToken } from '#core/rounds/review-links';
-import { reviewerIdOf } from '#core/rounds/reviewer-id';
 import type { ReviewRecord } from '#core/rounds/model';
 import { DynamoDossierRepository } from '#adapters/dynamodb/dossier-repository';
 import { DynamoRoundRepository } from '#adapters/dynamodb/round-repository';
@@ -74,7 +73,13 @@ const REVIEWERS = {
   bob: 'bob.durand@example.fr',
   carole: 'carole.petit@example.fr',
 };
-const id = (who: keyof typeof REVIEWERS) => reviewerIdOf(REVIEWERS[who]);
+/** Reviewer ids are random: read once the reviewers are imported (`reviewers list` test), found by email. */
+const reviewerIds = new Map<string, string>();
+const id = (who: keyof typeof REVIEWERS) => {
+  const found = reviewerIds.get(REVIEWERS[who]);
+  if (!found) throw new Error(`no reviewer id for ${who} yet`);
+  return found;
+};
 
 /** Alice may not review 2001 (her administration), Carole neither 2002 nor 2003. */
 const GOOD_CSV = [
@@ -175,6 +180,8 @@ describe('reviewers', () => {
 
   it('list shows them by email, emails lower-cased', async () => {
     const list = await cliJson('reviewers', 'list');
+    for (const reviewer of list) reviewerIds.set(reviewer.email, reviewer.id);
+    expect([...reviewerIds.values()].every((value) => /^[0-9a-f]{16}$/.test(value))).toBe(true);
     expect(list.map((reviewer: any) => [reviewer.email, reviewer.name, reviewer.conflicts, reviewer.active])).toEqual([
       [REVIEWERS.alice, 'Alice Martin', [SIRET.a], true],
       [REVIEWERS.bob, 'Bob Durand', [], true],
@@ -260,7 +267,7 @@ describe(`round ${ROUND}, from open to report`, () => {
     const aliceMail = mails.find((mail) => mail.destination.to[0] === REVIEWERS.alice)!;
     const link = /http:\/\/127\.0\.0\.1:9\/review\/2026-03\?token=(\S+)/.exec(aliceMail.body.text ?? '');
     expect(link, aliceMail.body.text).not.toBeNull();
-    expect(verifyReviewToken(LINK_SECRET, ROUND, link![1])).toBe(id('alice'));
+    expect(verifyReviewToken(LINK_SECRET, ROUND, link![1], new Date())).toMatchObject({ valid: true, reviewerId: id('alice') });
   });
 
   it('close-submissions again sends nothing more and exits 0', async () => {
@@ -271,12 +278,13 @@ describe(`round ${ROUND}, from open to report`, () => {
     expect(await ses.mails()).toHaveLength(3);
   });
 
-  it('reviews list: one line per assignment, pending until reviewed', async () => {
+  it('reviews list: one line per assignment, to_do until reviewed, drafts shown', async () => {
     const before = await cliJson('reviews', 'list', '--round', ROUND);
     expect(before).toHaveLength(6);
-    expect(before.every((line: any) => line.state === 'pending' && line.submittedAt === null)).toBe(true);
+    expect(before.every((line: any) => line.state === 'to_do' && line.submittedAt === null)).toBe(true);
 
-    // What the review page would write; Bob's review of 2003 stays pending.
+    // What the review page would write; Bob's review of 2003 is a draft.
+    await rounds.putReview(review(2003, 'bob', 4, { status: 'draft', submittedAt: null, version: 1, scores: { impact: 4 }, writtenBy: 'reviewer' }));
     await rounds.putReview(review(2001, 'bob', 5));
     await rounds.putReview(review(2001, 'carole', 4));
     await rounds.putReview(review(2002, 'alice', 5, { conflictOfInterest: true }));
@@ -284,21 +292,41 @@ describe(`round ${ROUND}, from open to report`, () => {
     await rounds.putReview(review(2003, 'alice', 2));
 
     const after = await cliJson('reviews', 'list', '--round', ROUND);
-    expect(after.map((line: any) => [line.dossierNumber, line.reviewerEmail, line.state, line.weightedMean])).toEqual([
-      [2001, REVIEWERS.bob, 'counted', 5],
-      [2001, REVIEWERS.carole, 'counted', 4],
-      [2002, REVIEWERS.alice, 'conflict', null],
-      [2002, REVIEWERS.bob, 'counted', 3],
-      [2003, REVIEWERS.alice, 'counted', 2],
-      [2003, REVIEWERS.bob, 'pending', null],
+    expect(after.map((line: any) => [line.dossierNumber, line.reviewerEmail, line.state, line.counted, line.weightedMean])).toEqual([
+      [2001, REVIEWERS.bob, 'submitted', true, 5],
+      [2001, REVIEWERS.carole, 'submitted', true, 4],
+      [2002, REVIEWERS.alice, 'conflict', false, null],
+      [2002, REVIEWERS.bob, 'submitted', true, 3],
+      [2003, REVIEWERS.alice, 'submitted', true, 2],
+      [2003, REVIEWERS.bob, 'draft', false, null],
     ]);
+    expect(after.at(-1)).toMatchObject({ scores: { impact: 4 }, submittedAt: null, writtenBy: 'reviewer' });
     expect(after.find((line: any) => line.state === 'conflict').comment).toBe('Avis de alice sur 2002');
 
     const { code, stdout, stderr } = await cli('reviews', 'list', '--round', ROUND);
     expect(code).toBe(0);
     expect(stdout.split('\n')[0]).toMatch(/^DOSSIER {2}REVIEWER +IMPACT {2}FAISABILITE {2}ENGAGEMENT {2}NUMERIQUE {2}MEAN {2}STATE +SUBMITTED$/);
     expect(stdout).not.toContain('Avis de');
-    expect(stderr).toMatch(/^round 2026-03 \(reviewing, due \S+\): 6 assignments, 5 reviewed \(4 counted, 1 conflict, 0 incomplete\), 1 pending\n$/);
+    expect(stdout).toMatch(/ 2003 {2}bob\.durand@example\.fr +4 +- +- +- +- {2}draft +-\n/);
+    expect(stderr).toMatch(/^round 2026-03 \(reviewing, due \S+\): 6 assignments: 4 submitted \(4 counted\), 1 conflict, 1 draft, 0 to do\n$/);
+  });
+
+  it('rounds show: the review progress of each reviewer, and the dossiers reassigned after a conflict', async () => {
+    const show = await cliJson('rounds', 'show', ROUND);
+    expect(show.reviewProgress.reviewers.map((r: any) => [r.email, r.name, r.toDo, r.draft, r.submitted, r.conflictsDeclared, r.replacementsReceived])).toEqual([
+      [REVIEWERS.alice, 'Alice Martin', 0, 0, 1, 1, 0],
+      [REVIEWERS.bob, 'Bob Durand', 0, 1, 2, 0, 0],
+      [REVIEWERS.carole, 'Carole Petit', 0, 0, 1, 0, 0],
+    ]);
+    // Written straight into the table, Alice's conflict found no replacement (Carole's conflicts exclude 2002 too).
+    expect(show.reviewProgress.reassignments).toEqual([{
+      dossierNumber: 2002, withdrawnReviewerId: id('alice'), withdrawnReviewerEmail: REVIEWERS.alice, replacementReviewerId: null, replacementReviewerEmail: null,
+    }]);
+    const { stdout } = await cli('rounds', 'show', ROUND);
+    expect(stdout).toContain('Review progress: 3 reviewers');
+    expect(stdout).toMatch(/ {2}REVIEWER +NAME +TO DO {2}DRAFT {2}SUBMITTED {2}CONFLICTS {2}REPLACEMENTS\n/);
+    expect(stdout).toMatch(/ {2}bob\.durand@example\.fr +Bob Durand +0 +1 +2 +0 +0\n/);
+    expect(stdout).toContain(`Reassigned after a conflict of interest: 1 dossier\n  dossier 2002: ${REVIEWERS.alice} → no eligible reviewer\n`);
   });
 
   it('remind with SES down: the mail fails, exit 5; run again, it is sent once', async () => {
@@ -320,17 +348,132 @@ describe(`round ${ROUND}, from open to report`, () => {
     expect(await ses.mails()).toHaveLength(4);
   });
 
-  it('close-selection --dry-run shows the decisions it would write', async () => {
+  it('reviewers send-link mails a fresh link once a day (in the local SES store); --print prints it; unknown addresses exit 3', async () => {
+    const before = (await ses.mails()).length;
+    const sent = await cliJson('reviewers', 'send-link', 'Bob.Durand@example.fr', '--round', ROUND);
+    expect(sent).toMatchObject({ roundId: ROUND, reviewerId: id('bob'), mailed: true, alreadySent: false });
+    expect(sent.link).toBeUndefined();
+    const mails = await ses.mails();
+    expect(mails).toHaveLength(before + 1);
+    const mail = mails.at(-1)!;
+    expect(mail).toMatchObject({ destination: { to: [REVIEWERS.bob] }, subject: `EIG session ${ROUND} : votre lien d'évaluation` });
+    const token = /http:\/\/127\.0\.0\.1:9\/review\/2026-03\?token=(\S+)/.exec(mail.body.text ?? '')![1];
+    expect(verifyReviewToken(LINK_SECRET, ROUND, token, new Date())).toMatchObject({ valid: true, reviewerId: id('bob'), expiresAt: new Date(sent.expiresAt) });
+
+    const again = await cli('reviewers', 'send-link', REVIEWERS.bob, '--round', ROUND);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain('today already (one a day): nothing sent');
+    expect(await ses.mails()).toHaveLength(before + 1);
+
+    const printed = await cli('reviewers', 'send-link', REVIEWERS.bob, '--round', ROUND, '--print');
+    expect(printed.code).toBe(0);
+    const link = printed.stdout.trim();
+    expect(link).toMatch(/^http:\/\/127\.0\.0\.1:9\/review\/2026-03\?token=\S+$/);
+    expect(verifyReviewToken(LINK_SECRET, ROUND, new URL(link).searchParams.get('token'), new Date())).toMatchObject({ valid: true, reviewerId: id('bob') });
+    expect(printed.stderr).toMatch(/valid until \S+: give it to this reviewer only/);
+    expect(await ses.mails()).toHaveLength(before + 1);
+
+    const unknown = await cli('reviewers', 'send-link', 'mallory@example.fr', '--round', ROUND);
+    expect(unknown.code).toBe(3);
+    expect(unknown.stderr).not.toContain('mallory');
+    expect((await cli('reviewers', 'send-link', REVIEWERS.bob, '--round', '2026-07')).code).toBe(3);
+  });
+
+  it('close-selection --dry-run shows the decisions it would write and the reviews missing', async () => {
     const { code, stdout } = await cli('rounds', 'close-selection', '--round', ROUND, '--dry-run');
     expect(code).toBe(0);
     expect(stdout).toMatch(/phase +reviewing → closed \(planned\)/);
+    expect(stdout).toMatch(/closing refused +reviews_missing/);
+    expect(stdout).toContain(`Missing reviews: 1 on 1 dossier (not submitted; drafts included)\n  DOSSIER  REVIEWERS\n     2003  ${REVIEWERS.bob}\n`);
     expect(stdout).toMatch(/^ +RANK {2}DOSSIER {2}OUTCOME +SCORE {2}REVIEWS {2}POSTS {2}REASON$/m);
     expect(await rounds.listDecisions(ROUND)).toEqual([]);
   });
 
-  it('close-selection ranks, decides, writes the report to S3 and mails the staff', async () => {
-    const result = await cliJson('rounds', 'close-selection', '--round', ROUND);
-    expect(result).toMatchObject({ changed: true, status: 'closed', summary: { selected: 2, notSelected: 1, mailsSent: 1 } });
+  it('close-selection with a review missing, before the deadline: refused (exit 6), naming what is missing on one line', async () => {
+    const { code, stdout, stderr } = await cli('rounds', 'close-selection', '--round', ROUND);
+    expect(code).toBe(6);
+    expect(stdout).toBe('');
+    expect(stderr).toMatch(new RegExp(`^ds-selection: refused: round ${ROUND} cannot close yet: 1 review missing \\(dossier 2003: ${id('bob')}\\), `
+      + 'and the review deadline \\S+ has not passed; --force closes it anyway\\n$'));
+    expect((await rounds.getRound(ROUND))?.status).toBe('reviewing');
+    expect((await rounds.listAudit(ROUND)).at(-1)).toMatchObject({ step: 'close-selection', actor: ACTOR, summary: { refused: 'reviews_missing', reviewsMissing: 1 } });
+  });
+
+  it('reviews import refuses a file with wrong rows, naming line and column (never the address), and writes nothing (exit 4)', async () => {
+    const header = ['dossier', 'email', ...ROUNDS_CONFIG.criteria.map((criterion) => criterion.id), 'comment', 'conflict'].join(',');
+    await writeFile(join(workDir, 'bad-scores.csv'), [
+      header,
+      `2003,${REVIEWERS.bob},2,6,2,2,,non`,
+      `2003,nobody@example.fr,2,2,2,2,,`,
+      `2001,${REVIEWERS.alice},2,2,2,2,,`,
+      `2003,${REVIEWERS.bob},2,2,,2,"Sans note, pourtant",non`,
+      '',
+    ].join('\r\n'));
+    const before = await rounds.listReviews(ROUND);
+    const { code, stdout, stderr } = await cli('reviews', 'import', 'bad-scores.csv', '--round', ROUND);
+    expect(code).toBe(4);
+    expect(stdout).toBe('');
+    expect(stderr).toBe([
+      'ds-selection: bad-scores.csv: 5 problems, nothing imported',
+      `  line 2, column faisabilite: La note de « ${ROUNDS_CONFIG.criteria[1]!.label} » doit être un nombre entier de 1 à 5.`,
+      '  line 3, column email: not the email of a known reviewer (ds-selection reviewers list)',
+      `  line 4, column dossier: dossier 2001 is not assigned to this reviewer in round ${ROUND}`,
+      `  line 5, column engagement: Notez « ${ROUNDS_CONFIG.criteria[2]!.label} » de 1 à 5 avant d'envoyer l'évaluation.`,
+      '  line 5: same dossier and reviewer as line 2',
+      '',
+    ].join('\n'));
+    expect(await rounds.listReviews(ROUND)).toEqual(before);
+    await writeFile(join(workDir, 'bad-header.csv'), 'dossier,email,impact,originalite\n2003,x@example.fr,1,1\n');
+    const header2 = await cli('reviews', 'import', 'bad-header.csv', '--round', ROUND);
+    expect(header2.code).toBe(4);
+    expect(header2.stderr).toContain('line 1, column originalite: unknown column');
+    expect(header2.stderr).toContain('line 1, column faisabilite: missing column');
+  });
+
+  it('reviews import --dry-run counts, then the import submits the rows as staff: reviews list shows them, audited', async () => {
+    const header = ['dossier', 'email', ...ROUNDS_CONFIG.criteria.map((criterion) => criterion.id), 'comment', 'conflict'].join(',');
+    await writeFile(join(workDir, 'scores.csv'), [
+      header,
+      `2003,${REVIEWERS.bob.toUpperCase()},2,2,2,2,"Vu en comité : données absentes,\nà revoir",non`,
+      `2001,${REVIEWERS.carole},4,4,4,4,Confirmé en comité,`,
+      '',
+    ].join('\n'));
+    const dry = await cliJson('reviews', 'import', 'scores.csv', '--round', ROUND, '--dry-run');
+    expect(dry).toEqual({
+      file: 'scores.csv', roundId: ROUND, dryRun: true, rows: 2, written: 2, newReviews: 0, replacedDrafts: 1, replacedSubmitted: 1,
+      conflictsDeclared: 0, replacementsAssigned: 0, notWritten: 0, mailsSent: 0, mailFailures: 0,
+    });
+    expect((await cliJson('reviews', 'list', '--round', ROUND)).find((line: any) => line.dossierNumber === 2003 && line.reviewerId === id('bob')).state).toBe('draft');
+
+    const { code, stdout, stderr } = await cli('reviews', 'import', 'scores.csv', '--round', ROUND);
+    expect(code, stderr).toBe(0);
+    expect(stdout).toBe(`reviews import: 2 rows read from scores.csv for round ${ROUND}: 2 written (0 new, 1 replacing a draft, 1 replacing a submitted review)\n`);
+    const list = await cliJson('reviews', 'list', '--round', ROUND);
+    expect(list.find((line: any) => line.dossierNumber === 2003 && line.reviewerId === id('bob'))).toMatchObject({
+      state: 'submitted', counted: true, weightedMean: 2, scores: Object.fromEntries(ROUNDS_CONFIG.criteria.map((c) => [c.id, 2])),
+      comment: 'Vu en comité : données absentes,\nà revoir', writtenBy: ACTOR, submittedAt: expect.any(String),
+    });
+    expect(list.find((line: any) => line.dossierNumber === 2001 && line.reviewerId === id('carole'))).toMatchObject({ state: 'submitted', writtenBy: ACTOR });
+    expect(list.every((line: any) => line.state === 'submitted' || line.state === 'conflict')).toBe(true);
+    expect((await rounds.getReview(ROUND, 2003, id('bob')))?.version).toBe(2);
+    const audit = (await rounds.listAudit(ROUND)).at(-1)!;
+    expect(audit).toMatchObject({ step: 'import-reviews', actor: ACTOR, summary: { rows: 2, written: 2, replacedDrafts: 1, replacedSubmitted: 1 } });
+    expect(JSON.stringify(audit)).not.toMatch(/@|comité/);
+  });
+
+  it('close-selection with every review in, before the deadline: refused; --force closes, audited as forced', async () => {
+    const refused = await cli('rounds', 'close-selection', '--round', ROUND);
+    expect(refused.code).toBe(6);
+    expect(refused.stderr).toMatch(/cannot close yet: every review is in, but the review deadline \S+ has not passed; --force closes it anyway\n$/);
+    expect((await rounds.listAudit(ROUND)).at(-1)).toMatchObject({ summary: { refused: 'before_deadline', reviewsMissing: 0 } });
+  });
+
+  it('close-selection --force ranks, decides, writes the report to S3 and mails the staff', async () => {
+    const result = await cliJson('rounds', 'close-selection', '--round', ROUND, '--force');
+    expect(result).toMatchObject({
+      changed: true, status: 'closed', missingReviews: [], summary: { selected: 2, notSelected: 1, mailsSent: 1, forced: true, reviewsMissing: 0, deadlinePassed: false },
+    });
+    expect((await rounds.listAudit(ROUND)).at(-1)).toMatchObject({ step: 'close-selection', actor: ACTOR, summary: { forced: true } });
     const staffMail = (await ses.mails()).at(-1)!;
     expect(staffMail.destination.to).toEqual(ROUNDS_CONFIG.staffEmails);
     expect(await rounds.listAudit(ROUND)).toContainEqual(expect.objectContaining({ step: 'close-selection', actor: ACTOR }));
@@ -347,7 +490,7 @@ describe(`round ${ROUND}, from open to report`, () => {
     expect(lines.slice(3).map((line) => line.trim().split(/ +/).slice(0, 5))).toEqual([
       ['1', '2001', 'selected', '4.50', '2'],
       ['2', '2002', 'selected', '3.00', '1'],
-      ['3', '2003', 'not_selected', '2.00', '1'],
+      ['3', '2003', 'not_selected', '2.00', '2'],
     ]);
     expect(stderr).toBe(`the report close-selection wrote: s3://${s3.bucket}/reports/2026-03/selection.{json,csv}\n`);
   });

@@ -7,7 +7,6 @@ import type { DossierRecord, DossierStatus } from '#core/dossier';
 import { roundOf } from '#core/round';
 import type { ReviewerRecord } from '#core/rounds/model';
 import { verifyReviewToken } from '#core/rounds/review-links';
-import { reviewerIdOf } from '#core/rounds/reviewer-id';
 import { DynamoDossierRepository } from '#adapters/dynamodb/dossier-repository';
 import { DynamoRoundRepository } from '#adapters/dynamodb/round-repository';
 import { ROUNDS_CONFIG } from '#shared/rounds-config';
@@ -16,6 +15,7 @@ import { lambdaContext, withEnv } from '../helpers/lambda.ts';
 import { readJson } from '../helpers/samples.ts';
 import { S3RVER_CREDENTIALS, startS3rver, type S3Engine } from '../helpers/s3-engine.ts';
 import { startSesLocal, type SesEngine, type StoredMail } from '../helpers/ses-engine.ts';
+import { testReviewerId } from '../helpers/memory-round-ports.ts';
 
 // run-round-step, the real handler module, against dynalite, s3rver and aws-ses-v2-local: a whole
 // round, from opening to the selection report, with each step fired twice and dry-run first.
@@ -38,7 +38,7 @@ let restoreEnv: () => void;
 const logLines: string[] = [];
 
 const reviewer = (email: string, overrides: Partial<ReviewerRecord> = {}): ReviewerRecord =>
-  ({ id: reviewerIdOf(email), email, name: email.split('@')[0]!, conflicts: [], active: true, ...overrides });
+  ({ id: testReviewerId(email), email, name: email.split('@')[0]!, conflicts: [], active: true, ...overrides });
 const alice = reviewer('alice.martin@example.gouv.fr');
 const bruno = reviewer('bruno.petit@example.gouv.fr', { conflicts: [SIRET.a] });
 const chloe = reviewer('chloe.durand@example.gouv.fr');
@@ -71,7 +71,8 @@ async function state(roundId = ROUND) {
 function linkedReviewer(mail: StoredMail, roundId = ROUND): string | undefined {
   const match = /(http:\/\/127\.0\.0\.1:3999\/review\/([^?\s]+)\?token=([A-Za-z0-9_.-]+))/.exec(mail.body.text ?? '');
   if (!match || decodeURIComponent(match[2]!) !== roundId) return undefined;
-  return verifyReviewToken(SECRET, roundId, match[3]);
+  const check = verifyReviewToken(SECRET, roundId, match[3], new Date());
+  return check.valid ? check.reviewerId : undefined;
 }
 
 beforeAll(async () => {
@@ -116,6 +117,7 @@ describe('run-round-step on dynalite, s3rver and aws-ses-v2-local', () => {
     await expect(run({})).rejects.toMatchObject({ name: 'InvalidScheduleEventError', message: expect.stringMatching(/invalid round step event:[\s\S]*step must be one of open, close-submissions, remind, close-selection/) });
     await expect(run({ step: 'open', round: '2026-02' })).rejects.toThrow(/a round id is the year and opening month, e\.g\. 2026-03[\s\S]*→ at round/);
     await expect(run({ step: 'close-selection', dryRun: 'yes' })).rejects.toThrow(/dryRun must be true or false/);
+    await expect(run({ step: 'close-selection', force: 1 })).rejects.toThrow(/force must be true or false/);
     await expect(run({ step: 'remind', actor: 'someone@example.gouv.fr' })).rejects.toThrow(/actor must be "schedule" or "staff:<name>"/);
     await expect(run({ step: 'remind', roundId: ROUND })).rejects.toThrow(/Unrecognized key: "roundId"/);
     await expect(run(null)).rejects.toThrow(/invalid round step event/);
@@ -227,15 +229,36 @@ describe('run-round-step on dynalite, s3rver and aws-ses-v2-local', () => {
     expect((await rounds.getRound(ROUND))!.status).toBe('reviewing');
   });
 
-  it('close-selection: decisions, the report in S3, one staff mail; a double fire changes and sends nothing', async () => {
+  it('close-selection on schedule with reviews missing, before the deadline: refused (the run fails and alerts), audited, nothing written', async () => {
     await ses.clear();
     const before = await state();
     const dry = await run({ step: 'close-selection', dryRun: true });
-    expect(dry).toMatchObject({ dryRun: true, changed: false, status: 'reviewing', plan: { round: { status: 'closed' }, mails: 1 } });
+    expect(dry).toMatchObject({
+      dryRun: true, changed: false, status: 'reviewing', plan: { round: { status: 'closed' }, mails: 1 },
+      summary: { closingRefused: 'reviews_missing', reviewsMissing: 3, dossiersMissingReviews: 3, deadlinePassed: false, forced: false },
+    });
+    expect(dry.plan.missingReviews.flatMap((m: { reviewerIds: string[] }) => m.reviewerIds).sort()).toEqual([bruno.id, chloe.id, chloe.id].sort());
     expect(await state()).toEqual(before);
 
-    const result = await run({ step: 'close-selection' });
-    expect(result).toMatchObject({ roundId: ROUND, changed: true, status: 'closed', summary: { reviews: 3, mailsSent: 1, mailFailures: 0 } });
+    await expect(run({ step: 'close-selection' })).rejects.toMatchObject({
+      name: 'ClosingNotReadyError', reason: 'reviews_missing',
+      message: expect.stringMatching(new RegExp(`^round ${ROUND} cannot close yet: 3 reviews missing \\(dossier \\d+: [0-9a-f]{16}.*\\), and the review deadline \\S+ has not passed$`)),
+    });
+    const after = await state();
+    expect({ ...after, audit: before.audit }).toEqual(before);
+    expect(after.audit.at(-1)).toMatchObject({
+      step: 'close-selection', actor: 'schedule', summary: { refused: 'reviews_missing', reviewsMissing: 3, dossiersMissingReviews: 3, deadlinePassed: false },
+    });
+    expect(logLines.some((line) => line.includes('"level":"ERROR"') && line.includes('round step refused') && line.includes('reviews_missing'))).toBe(true);
+  });
+
+  it('close-selection forced by staff: decisions, the report in S3, one staff mail; a double fire changes and sends nothing', async () => {
+    await ses.clear();
+    const result = await run({ step: 'close-selection', actor: 'staff:jdupont', force: true });
+    expect(result).toMatchObject({
+      roundId: ROUND, changed: true, status: 'closed', summary: { reviews: 3, forced: true, reviewsMissing: 3, mailsSent: 1, mailFailures: 0 },
+    });
+    expect((await rounds.listAudit(ROUND)).at(-1)).toMatchObject({ step: 'close-selection', actor: 'staff:jdupont', summary: { forced: true, reviewsMissing: 3 } });
     expect((await rounds.getRound(ROUND))!.status).toBe('closed');
 
     const decisions = await rounds.listDecisions(ROUND);
@@ -299,7 +322,7 @@ describe('run-round-step on dynalite, s3rver and aws-ses-v2-local', () => {
     expect(retried).toMatchObject({ roundId: next, changed: false, summary: { already: true, mailsSent: 2, mailFailures: 0 } });
     const mails = await ses.mails();
     expect(mails).toHaveLength(2);
-    for (const mail of mails) expect(linkedReviewer(mail, next)).toBe(reviewerIdOf(mail.destination.to[0]!));
+    for (const mail of mails) expect(linkedReviewer(mail, next)).toBe(testReviewerId(mail.destination.to[0]!));
     expect((await rounds.listAudit(next)).map((a) => a.actor)).toEqual(['staff:jdupont', 'schedule', 'schedule']);
   });
 

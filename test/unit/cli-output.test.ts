@@ -16,7 +16,8 @@ import { ReviewerImportError } from '#core/rounds/errors';
 import type { DecisionRecord, ReviewRecord, ReviewerRecord, RoundRecord } from '#core/rounds/model';
 import { RoundStepRefusedError, type RoundStepResult } from '#core/rounds/run-round-step';
 import { reportLines } from '../../infra/cli/report.ts';
-import { detectFormat, parseCsv, parseReviewerFile, reviewerTable, reviewerView } from '../../infra/cli/reviewers.ts';
+import { readCsv } from '../../infra/cli/csv.ts';
+import { detectFormat, parseReviewerFile, reviewerTable, reviewerView } from '../../infra/cli/reviewers.ts';
 import { describeReviews, reviewTable, reviewViews } from '../../infra/cli/reviews.ts';
 import {
   decisionTable, humanize, parseRoundId, roundDetailLines, roundTable, roundViews, staffActor, stepResultLines, withPhases,
@@ -427,27 +428,33 @@ describe('reviews list', () => {
     conflictOfInterest: false, submittedAt: '2026-05-10T10:00:00.000Z', ...extra,
   });
 
-  it('one line per assignment: counted, conflict, incomplete or pending, with the weighted mean of counted ones', () => {
-    const assignments = [[1, 'r2'], [1, 'r1'], [2, 'r1'], [2, 'r2']].map(([dossierNumber, reviewerId]) => ({
+  it('one line per assignment in the page\'s states (to_do, draft, submitted, conflict), counted or not, with the mean of counted ones', () => {
+    const assignments = [[1, 'r2'], [1, 'r1'], [2, 'r1'], [2, 'r2'], [3, 'r1']].map(([dossierNumber, reviewerId]) => ({
       roundId: '2026-03', dossierNumber: dossierNumber as number, reviewerId: reviewerId as string, assignedAt: '2026-05-01T08:00:00.000Z',
     }));
     const views = reviewViews(ROUND_RECORD, assignments, [
-      reviewOf(1, 'r1'),
+      reviewOf(1, 'r1', { status: 'submitted', updatedAt: '2026-05-10T10:00:00.000Z', writtenBy: 'staff:marie' }),
       reviewOf(1, 'r2', { conflictOfInterest: true }),
       reviewOf(2, 'r1', { scores: { impact: 5 } }),
+      reviewOf(3, 'r1', { status: 'draft', submittedAt: null }),
     ], [reviewer('r1', 'b@example.fr'), reviewer('r2', 'a@example.fr')]);
-    expect(views.map((view) => [view.dossierNumber, view.reviewerEmail, view.state, view.weightedMean])).toEqual([
-      [1, 'a@example.fr', 'conflict', null],
-      [1, 'b@example.fr', 'counted', 3.5],
-      [2, 'a@example.fr', 'pending', null],
-      [2, 'b@example.fr', 'incomplete', null],
+    expect(views.map((view) => [view.dossierNumber, view.reviewerEmail, view.state, view.counted, view.weightedMean])).toEqual([
+      [1, 'a@example.fr', 'conflict', false, null],
+      [1, 'b@example.fr', 'submitted', true, 3.5],
+      [2, 'a@example.fr', 'to_do', false, null],
+      [2, 'b@example.fr', 'submitted', false, null],
+      [3, 'b@example.fr', 'draft', false, null],
     ]);
+    expect(views[1]).toMatchObject({ updatedAt: '2026-05-10T10:00:00.000Z', writtenBy: 'staff:marie' });
+    expect(views[2]).toMatchObject({ updatedAt: null, writtenBy: null, submittedAt: null, scores: {} });
     const table = reviewTable(ROUND_RECORD, views);
     expect(table[0]).toMatch(/^DOSSIER {2}REVIEWER +IMPACT {2}FAISABILITE {2}MEAN {2}STATE +SUBMITTED$/);
-    expect(table[2]).toMatch(/^ +1 {2}b@example\.fr +4 +2 +3\.50 {2}counted +2026-05-10T10:00:00\.000Z$/);
+    expect(table[2]).toMatch(/^ +1 {2}b@example\.fr +4 +2 +3\.50 {2}submitted +2026-05-10T10:00:00\.000Z$/);
+    expect(table[4]).toContain('submitted (not counted: a criterion unscored)');
+    expect(table[5]).toMatch(/ +3 {2}b@example\.fr +4 +2 +- {2}draft +-$/);
     expect(table.join('\n')).not.toContain('ok');
     expect(describeReviews(ROUND_RECORD, views)).toBe(
-      'round 2026-03 (reviewing, due 2026-05-22T08:00:00.000Z): 4 assignments, 3 reviewed (1 counted, 1 conflict, 1 incomplete), 1 pending',
+      'round 2026-03 (reviewing, due 2026-05-22T08:00:00.000Z): 5 assignments: 2 submitted (1 counted), 1 conflict, 1 draft, 1 to do',
     );
     expect(describeReviews({ ...ROUND_RECORD, status: 'open' }, [])).toBe('round 2026-03 (open): no assignment yet (they are made when submissions close)');
   });
@@ -455,9 +462,16 @@ describe('reviews list', () => {
 
 describe('reviewer files', () => {
   it('CSV: quoted fields, CRLF, a BOM, a line break inside quotes; lines counted in the file', () => {
-    expect(parseCsv('a,"b, c"\r\n"d ""e""",f\n"g\nh",i')).toEqual([
-      { line: 1, cells: ['a', 'b, c'] }, { line: 2, cells: ['d "e"', 'f'] }, { line: 3, cells: ['g\nh', 'i'] },
-    ]);
+    expect(readCsv('a,"b, c"\r\n"d ""e""",f\n"g\nh",i')).toEqual({
+      ok: true, records: [{ line: 1, cells: ['a', 'b, c'] }, { line: 2, cells: ['d "e"', 'f'] }, { line: 3, cells: ['g\nh', 'i'] }],
+    });
+    expect(readCsv('\uFEFFa,b\r\n\r\n,\n "c" , d \r"e\r\nf",g')).toEqual({
+      ok: true, records: [{ line: 1, cells: ['a', 'b'] }, { line: 4, cells: ['c', 'd'] }, { line: 5, cells: ['e\r\nf', 'g'] }],
+    });
+    // A CRLF inside quotes is one line break, as a spreadsheet shows it.
+    expect(readCsv('a,b\r\n"e\r\nf",g\r\nh,i')).toMatchObject({ records: [{ line: 1 }, { line: 2 }, { line: 4 }] });
+    expect(readCsv('a,b\nc,"d\n')).toMatchObject({ ok: false, line: 2, message: expect.stringMatching(/^not valid CSV \(Quote Not Closed/) });
+    expect(parseReviewerFile('x.csv', 'email,name\na@example.fr,"Alice\n')).toMatchObject({ ok: false, problems: [{ where: 'line 2' }] });
     const result = parseReviewerFile('comite.csv', '\uFEFFEmail,Name,Conflicts,Active\r\n\r\nA@Example.fr,"Martin, Alice",11111111111111; 22222222222222,oui\r\nb@example.fr,Bob,,no\r\n');
     expect(result).toEqual({
       ok: true, format: 'csv', reviewers: [

@@ -3,11 +3,12 @@ import { describe, expect, it } from 'vitest';
 import { assignReviewers } from '#core/rounds/assign-reviewers';
 import type { ReviewRecord, RoundRecord } from '#core/rounds/model';
 import { rankDossiers, reviewMean } from '#core/rounds/rank-dossiers';
-import { reviewLink, reviewToken, verifyReviewToken } from '#core/rounds/review-links';
-import { reviewerIdOf } from '#core/rounds/reviewer-id';
+import { importReviewers } from '#core/rounds/import-reviewers';
+import { formToken, linkExpiry, reviewLink, reviewToken, verifyFormToken, verifyReviewToken } from '#core/rounds/review-links';
+import { newReviewerId } from '#core/rounds/reviewer-id';
 import { assignmentMail, escapeHtml, reminderMail, selectionReportMail } from '#core/rounds/round-mails';
 import { csvField, selectionReport } from '#core/rounds/selection-report';
-import { reviewerRecord, roundDossier, TEST_CONFIG } from '../helpers/memory-round-ports.ts';
+import { MemoryRoundRepository, reviewerRecord, roundDossier, TEST_CONFIG } from '../helpers/memory-round-ports.ts';
 
 const ROUND: RoundRecord = {
   id: '2026-03', status: 'reviewing', openedAt: '2026-03-01T08:00:00.000Z', submissionsClosedAt: '2026-04-30T08:00:00.000Z',
@@ -24,44 +25,110 @@ function review(dossierNumber: number, reviewer: string, impact: number | undefi
   return { roundId: '2026-03', dossierNumber, reviewerId: reviewer, scores, comment: '', conflictOfInterest, submittedAt: '2026-05-10T10:00:00.000Z' };
 }
 
-describe('reviewerIdOf', () => {
-  it('is the first 16 hex chars of sha256 of the trimmed, lower-cased email', () => {
-    const expected = createHash('sha256').update('alice@example.gouv.fr').digest('hex').slice(0, 16);
-    expect(reviewerIdOf('alice@example.gouv.fr')).toBe(expected);
-    expect(reviewerIdOf('  Alice@Example.GOUV.fr \n')).toBe(expected);
-    expect(reviewerIdOf('bob@example.gouv.fr')).not.toBe(expected);
-    expect(expected).toMatch(/^[0-9a-f]{16}$/);
+describe('reviewer ids', () => {
+  it('newReviewerId is 16 random hex characters, different each time', () => {
+    const ids = Array.from({ length: 50 }, () => newReviewerId());
+    for (const id of ids) expect(id).toMatch(/^[0-9a-f]{16}$/);
+    expect(new Set(ids).size).toBe(50);
+  });
+
+  it('an import keeps the id of a known address (matched on email) and gives a new one a random id', async () => {
+    const rounds = new MemoryRoundRepository();
+    const known = reviewerRecord('alice@example.gouv.fr');
+    await rounds.putReviewers([known]);
+    let next = 0;
+    await importReviewers(
+      [{ email: 'Alice@Example.GOUV.fr', name: 'Alice' }, { email: 'bob@example.gouv.fr', name: 'Bob' }],
+      { rounds, newId: () => `new${++next}` },
+    );
+    expect([...rounds.reviewers.keys()].sort()).toEqual([known.id, 'new1'].sort());
+    expect(rounds.reviewers.get(known.id)).toMatchObject({ email: 'alice@example.gouv.fr', name: 'Alice' });
+    expect(rounds.reviewers.get('new1')).toMatchObject({ email: 'bob@example.gouv.fr' });
+    // The id is not derived from the address: nothing of it is in the id.
+    await importReviewers([{ email: 'carole@example.gouv.fr', name: 'Carole' }], { rounds });
+    const carole = [...rounds.reviewers.values()].find((r) => r.email === 'carole@example.gouv.fr')!;
+    expect(carole.id).toMatch(/^[0-9a-f]{16}$/);
+    expect(carole.id).not.toBe(createHash('sha256').update('carole@example.gouv.fr').digest('hex').slice(0, 16));
   });
 });
 
 describe('review links', () => {
   const settings = { baseUrl: 'https://selection.example.gouv.fr/', secret: 's3cret' };
-  const id = reviewerIdOf('alice@example.gouv.fr');
+  const id = newReviewerId();
+  const NOW = new Date('2026-05-01T08:00:00.000Z');
+  const EXPIRES = new Date('2026-06-04T08:00:00.000Z');
+  const exp = String(EXPIRES.getTime() / 1000);
 
-  it('builds baseUrl/review/<round>?token=<id>.<base64url HMAC(round:id)>', () => {
-    const link = reviewLink(settings, '2026-03', id);
-    expect(link).toMatch(new RegExp(`^https://selection\\.example\\.gouv\\.fr/review/2026-03\\?token=${id}\\.[A-Za-z0-9_-]{43}$`));
+  it('builds baseUrl/review/<round>?token=<id>.<expiry, epoch s>.<base64url HMAC>', () => {
+    const link = reviewLink(settings, '2026-03', id, EXPIRES);
+    expect(link).toMatch(new RegExp(`^https://selection\\.example\\.gouv\\.fr/review/2026-03\\?token=${id}\\.${exp}\\.[A-Za-z0-9_-]{43}$`));
     const token = new URL(link).searchParams.get('token')!;
-    expect(token).toBe(reviewToken('s3cret', '2026-03', id));
+    expect(token).toBe(reviewToken('s3cret', '2026-03', id, EXPIRES));
   });
 
-  it('verifies its own tokens and nothing else', () => {
-    const token = reviewToken('s3cret', '2026-03', id);
-    expect(verifyReviewToken('s3cret', '2026-03', token)).toBe(id);
-    expect(verifyReviewToken('other', '2026-03', token)).toBeUndefined();
-    expect(verifyReviewToken('s3cret', '2026-05', token)).toBeUndefined();
-    const other = reviewerIdOf('mallory@example.fr');
-    expect(verifyReviewToken('s3cret', '2026-03', `${other}.${token.split('.')[1]}`)).toBeUndefined();
-    const [, mac] = token.split('.');
-    const flipped = `${id}.${mac!.slice(0, -1)}${mac!.endsWith('A') ? 'B' : 'A'}`;
-    expect(verifyReviewToken('s3cret', '2026-03', flipped)).toBeUndefined();
-    for (const forged of ['', '.', id, `${id}.`, `.${mac}`, `${id}.${mac}x`, `${id}.${mac}.x`, `../x.${mac}`, undefined, null]) {
-      expect(verifyReviewToken('s3cret', '2026-03', forged as string)).toBeUndefined();
+  it('verifies its own tokens until they expire: the reviewer id and the expiry', () => {
+    const token = reviewToken('s3cret', '2026-03', id, EXPIRES);
+    expect(verifyReviewToken('s3cret', '2026-03', token, NOW)).toEqual({ valid: true, reviewerId: id, expiresAt: EXPIRES });
+    expect(verifyReviewToken('s3cret', '2026-03', token, new Date(EXPIRES.getTime() - 1000))).toMatchObject({ valid: true });
+  });
+
+  it('a genuine token past its expiry is expired, not invalid', () => {
+    const token = reviewToken('s3cret', '2026-03', id, EXPIRES);
+    expect(verifyReviewToken('s3cret', '2026-03', token, EXPIRES)).toEqual({ valid: false, reason: 'expired' });
+    expect(verifyReviewToken('s3cret', '2026-03', token, new Date(EXPIRES.getTime() + 86_400_000))).toEqual({ valid: false, reason: 'expired' });
+  });
+
+  it('refuses forged, altered and other rounds\' tokens as invalid (expiry never told for those)', () => {
+    const token = reviewToken('s3cret', '2026-03', id, EXPIRES);
+    const invalid = { valid: false, reason: 'invalid' };
+    const [, , mac] = token.split('.');
+    // Another key, another round.
+    expect(verifyReviewToken('other', '2026-03', token, NOW)).toEqual(invalid);
+    expect(verifyReviewToken('s3cret', '2026-05', token, NOW)).toEqual(invalid);
+    // Another reviewer with this signature; a later expiry with this signature; a flipped signature.
+    expect(verifyReviewToken('s3cret', '2026-03', `${newReviewerId()}.${exp}.${mac}`, NOW)).toEqual(invalid);
+    expect(verifyReviewToken('s3cret', '2026-03', `${id}.${Number(exp) + 86_400}.${mac}`, NOW)).toEqual(invalid);
+    const flipped = `${id}.${exp}.${mac!.slice(0, -1)}${mac!.endsWith('A') ? 'B' : 'A'}`;
+    expect(verifyReviewToken('s3cret', '2026-03', flipped, NOW)).toEqual(invalid);
+    // An expired forgery is invalid, not expired.
+    const past = new Date(EXPIRES.getTime() + 86_400_000);
+    expect(verifyReviewToken('other', '2026-03', token, past)).toEqual(invalid);
+    // A token forged with the right key shape but for a past expiry still needs the key.
+    const forgedPast = `${id}.1.${mac}`;
+    expect(verifyReviewToken('s3cret', '2026-03', forgedPast, NOW)).toEqual(invalid);
+  });
+
+  it('refuses malformed tokens as invalid', () => {
+    const token = reviewToken('s3cret', '2026-03', id, EXPIRES);
+    const [, , mac] = token.split('.');
+    for (const malformed of [
+      '', '.', '..', id, `${id}.`, `${id}.${exp}`, `${id}.${exp}.`, `.${exp}.${mac}`, `${id}..${mac}`, `${id}.${exp}.${mac}.x`,
+      `${id}.${exp}.${mac}x`, `../x.${exp}.${mac}`, `${id}.-1.${mac}`, `${id}.1e9.${mac}`, `${id}.${exp}0000000000.${mac}`,
+      `${token}${'a'.repeat(200)}`, undefined, null,
+    ]) {
+      expect(verifyReviewToken('s3cret', '2026-03', malformed as string, NOW), String(malformed)).toEqual({ valid: false, reason: 'invalid' });
     }
   });
 
-  it('refuses an empty secret', () => {
-    expect(() => reviewLink({ baseUrl: 'https://x', secret: '' }, '2026-03', id)).toThrow(/secret/);
+  it('refuses an empty secret, a bad reviewer id or an invalid expiry when building a link', () => {
+    expect(() => reviewLink({ baseUrl: 'https://x', secret: '' }, '2026-03', id, EXPIRES)).toThrow(/secret/);
+    expect(() => reviewToken('s3cret', '2026-03', 'a.b', EXPIRES)).toThrow(/reviewer id/);
+    expect(() => reviewToken('s3cret', '2026-03', id, new Date(Number.NaN))).toThrow(/expiry/);
+  });
+
+  it('links expire reviewLinkGraceDays after the review deadline (before one is set: now + reviewDays + grace)', () => {
+    const config = { reviewDays: 21, reviewLinkGraceDays: 14 };
+    expect(linkExpiry({ reviewDeadline: '2026-05-21T08:00:00.000Z' }, config, NOW).toISOString()).toBe('2026-06-04T08:00:00.000Z');
+    expect(linkExpiry({ reviewDeadline: null }, config, NOW).toISOString()).toBe('2026-06-05T08:00:00.000Z');
+  });
+
+  it('form tokens are bound to the round, the reviewer and the link expiry', () => {
+    const form = formToken('s3cret', '2026-03', id, EXPIRES);
+    expect(verifyFormToken('s3cret', '2026-03', id, EXPIRES, form)).toBe(true);
+    expect(verifyFormToken('s3cret', '2026-05', id, EXPIRES, form)).toBe(false);
+    expect(verifyFormToken('s3cret', '2026-03', newReviewerId(), EXPIRES, form)).toBe(false);
+    expect(verifyFormToken('s3cret', '2026-03', id, new Date(EXPIRES.getTime() + 1000), form)).toBe(false);
+    for (const bad of ['', undefined, null, 'x'.repeat(101)]) expect(verifyFormToken('s3cret', '2026-03', id, EXPIRES, bad)).toBe(false);
   });
 });
 
@@ -148,6 +215,15 @@ describe('rankDossiers', () => {
       expect.objectContaining({ dossierNumber: 1, score: 5, reviewCount: 1, rank: 1, outcome: 'selected' }),
       expect.objectContaining({ dossierNumber: 2, score: null, reviewCount: 0, rank: null, outcome: 'not_selected', reason: 'no counted review' }),
     ]);
+  });
+
+  it('does not count drafts, however complete; a submitted review (or one written before drafts existed) counts', () => {
+    const draft = { ...review(1, 'r2', 1, 1), status: 'draft' as const, submittedAt: null };
+    const submitted = { ...review(1, 'r1', 5, 5), status: 'submitted' as const, version: 2 };
+    expect(reviewMean(draft, ROUND.criteria)).toBeUndefined();
+    const { decisions, totals } = rankDossiers([roundDossier(1), roundDossier(2)], [submitted, draft, { ...review(2, 'r1', 4, 4), status: 'draft' as const }], ROUND, RULES);
+    expect(decisions.map((d) => [d.dossierNumber, d.score, d.reviewCount, d.outcome])).toEqual([[1, 5, 1, 'selected'], [2, null, 0, 'not_selected']]);
+    expect(totals.countedReviews).toBe(1);
   });
 
   it('breaks ties by more counted reviews, then earlier deposit, then number', () => {
@@ -242,14 +318,14 @@ describe('selectionReport', () => {
 describe('round mails', () => {
   const reviewer = { name: 'Zoé <script>alert(1)</script> & Cie', email: 'zoe@example.fr' };
 
-  it('assignment: name, round, count, deadline, personal link; says nothing changes until submit; escapes HTML', () => {
+  it('assignment: name, round, count, deadline, personal link; says opening changes nothing, drafts, conflicts; escapes HTML', () => {
     const mail = assignmentMail({ reviewer, roundId: '2026-03', dossierCount: 3, deadline: '2026-05-21T08:00:00.000Z', link: 'https://x/review/2026-03?token=a.b&c=<d>' });
     expect(mail.to).toEqual(['zoe@example.fr']);
     expect(mail.subject).toBe('EIG session 2026-03 : 3 dossiers à évaluer');
     expect(mail.text).toContain('Bonjour Zoé <script>alert(1)</script> & Cie,');
     expect(mail.text).toContain('jeudi 21 mai 2026 à 10:00 (heure de Paris)');
     expect(mail.text).toContain('https://x/review/2026-03?token=a.b&c=<d>');
-    expect(mail.text).toMatch(/rien n'est enregistré tant que vous n'envoyez pas une évaluation/);
+    expect(mail.text).toMatch(/L'ouvrir ne change rien : vous pouvez y enregistrer un brouillon, puis envoyer votre évaluation/);
     expect(mail.html).toContain('Zoé &lt;script&gt;alert(1)&lt;/script&gt; &amp; Cie');
     expect(mail.html).not.toContain('<script>');
     expect(mail.html).toContain('href="https://x/review/2026-03?token=a.b&amp;c=&lt;d&gt;"');

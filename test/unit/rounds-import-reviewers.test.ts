@@ -1,10 +1,11 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { ReviewerImportError } from '#core/rounds/errors';
 import { importReviewers } from '#core/rounds/import-reviewers';
-import { reviewerIdOf } from '#core/rounds/reviewer-id';
 import { MemoryRoundRepository } from '../helpers/memory-round-ports.ts';
 
 let rounds: MemoryRoundRepository;
+/** Ids are random: a reviewer is found by address, as the import matches them. */
+const byEmail = (email: string) => [...rounds.reviewers.values()].find((r) => r.email === email);
 beforeEach(() => {
   rounds = new MemoryRoundRepository();
 });
@@ -16,23 +17,27 @@ const FILE = [
 ];
 
 describe('importReviewers', () => {
-  it('upserts reviewers under the id of their lower-cased email, then counts what changed', async () => {
+  it('upserts reviewers by their lower-cased email (new ones get a random id, known ones keep theirs), then counts what changed', async () => {
     expect(await importReviewers(FILE, { rounds })).toEqual({ imported: 3, updated: 0, unchanged: 0 });
-    expect(rounds.reviewers.get(reviewerIdOf('alice.martin@example.gouv.fr'))).toEqual({
-      id: reviewerIdOf('alice.martin@example.gouv.fr'), email: 'alice.martin@example.gouv.fr', name: 'Alice Martin',
+    const alice = byEmail('alice.martin@example.gouv.fr')!;
+    expect(alice).toEqual({
+      id: expect.stringMatching(/^[0-9a-f]{16}$/), email: 'alice.martin@example.gouv.fr', name: 'Alice Martin',
       conflicts: ['11000201100044', '13002526500013'], active: true,
     });
-    expect(rounds.reviewers.get(reviewerIdOf('carole@example.fr'))).toMatchObject({ active: false, conflicts: [] });
+    expect(byEmail('carole@example.fr')).toMatchObject({ active: false, conflicts: [] });
+    const ids = new Map([...rounds.reviewers.values()].map((r) => [r.email, r.id]));
 
     expect(await importReviewers(FILE, { rounds })).toEqual({ imported: 0, updated: 0, unchanged: 3 });
     const changed = [{ ...FILE[0], name: 'Alice Martin-Durand' }, FILE[1], { email: 'david@example.fr', name: 'David' }];
     expect(await importReviewers(changed, { rounds })).toEqual({ imported: 1, updated: 1, unchanged: 1 });
     expect(rounds.reviewers.size).toBe(4);
+    for (const [email, id] of ids) expect(byEmail(email)!.id).toBe(id);
+    expect(rounds.reviewers.get(alice.id)!.name).toBe('Alice Martin-Durand');
   });
 
   it('keeps the suppressed flag set by bounces', async () => {
     await importReviewers(FILE, { rounds });
-    const id = reviewerIdOf('bob@example.fr');
+    const id = byEmail('bob@example.fr')!.id;
     rounds.reviewers.set(id, { ...rounds.reviewers.get(id)!, suppressed: true });
     expect(await importReviewers(FILE, { rounds })).toEqual({ imported: 0, updated: 0, unchanged: 3 });
     await importReviewers([{ email: 'bob@example.fr', name: 'Bob D.' }], { rounds });

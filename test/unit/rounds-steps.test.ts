@@ -131,7 +131,9 @@ describe('close-submissions', () => {
       const count = pairs.filter(([, id]) => id === idOf(email)).length;
       expect(mail!.subject).toBe(`EIG session 2026-03 : ${count} dossier${count > 1 ? 's' : ''} à évaluer`);
       const link = mail!.text.match(/https:\/\/selection\.example\.gouv\.fr\/review\/2026-03\?token=\S+/)![0];
-      expect(verifyReviewToken(SECRET, '2026-03', new URL(link).searchParams.get('token'))).toBe(idOf(email));
+      const check = verifyReviewToken(SECRET, '2026-03', new URL(link).searchParams.get('token'), now);
+      // The link works until the deadline plus the grace days.
+      expect(check).toEqual({ valid: true, reviewerId: idOf(email), expiresAt: new Date(Date.parse('2026-05-21T18:00:00.000Z') + 14 * DAY) });
     }
     expect(rounds.notificationsOf('2026-03', 'sent')).toHaveLength(4);
     expect(rounds.audit.at(-1)).toMatchObject({ step: 'close-submissions', summary: result.summary });
@@ -246,7 +248,7 @@ describe('close-submissions', () => {
     expect((await refusal(run('close-selection'))).reason).toBe('no_round');
     expect(rounds.writeCount).toBe(0);
     await reviewingRound();
-    await run('close-selection');
+    await run('close-selection', { force: true });
     const sent = mailer.sent.length;
     const result = await run('close-submissions', { roundId: '2026-03' });
     expect(result).toMatchObject({ changed: false, status: 'closed', summary: { already: true, mailsSent: 0 } });
@@ -301,6 +303,18 @@ describe('remind', () => {
     expect(mailer.sent).toHaveLength(4);
   });
 
+  it('a draft is unfinished: its reviewer is reminded; a submitted review or a declared conflict is done', async () => {
+    const byReviewer = await withReviews();
+    // alice turns one of her reviews back into a draft (as the page saves one): she has one unfinished again.
+    const [first] = byReviewer.get(idOf('alice@example.fr'))!;
+    await rounds.putReview({ ...review(first!, idOf('alice@example.fr'), 4, 4), status: 'draft', submittedAt: null, version: 2 });
+    now = new Date('2026-05-10T07:00:00.000Z');
+    const result = await run('remind');
+    expect(result.summary).toMatchObject({ reviewersToRemind: 3, mailsSent: 3 });
+    expect(mailer.to('alice@example.fr')[0]!.text).toContain('Il vous reste 1 évaluation à envoyer');
+    expect(mailer.to('bob@example.fr')).toHaveLength(0);
+  });
+
   it('dry run counts the mails, sends and writes nothing', async () => {
     await withReviews();
     now = new Date('2026-05-10T07:00:00.000Z');
@@ -317,7 +331,7 @@ describe('remind', () => {
     expect((await run('remind')).summary).toMatchObject({ mailsSent: 2 });
     now = new Date(Date.parse('2026-05-21T18:00:00.000Z') + 7 * DAY + MINUTE);
     expect((await run('remind')).summary).toEqual({ already: false, deadlinePassed: true, reviewersToRemind: 0 });
-    await run('close-selection');
+    await run('close-selection', { force: true });
     mailer.sent = [];
     now = new Date(now.getTime() + DAY);
     expect(await run('remind')).toMatchObject({ roundId: null, summary: { rounds: 0 }, rounds: [] });
@@ -380,6 +394,61 @@ describe('close-selection', () => {
     expect(rounds.notificationsOf('2026-03', 'sent').filter((n) => n.key === 'selection_report'))
       .toEqual([expect.objectContaining({ reviewerId: 'staff', template: 'selection_report' })]);
     expect(rounds.audit.at(-1)).toMatchObject({ step: 'close-selection', actor: 'staff:marie' });
+  });
+
+  it('refused while reviews are missing: drafts count as missing, declared conflicts as done, non-reviewable dossiers owe nothing', async () => {
+    await reviewed();
+    const pairs = rounds.assignmentPairs('2026-03');
+    const [n1, r1] = pairs.find(([n]) => n === 101)!;
+    const [n3, r3] = pairs.find(([n]) => n === 103)!;
+    await rounds.putReview({ ...review(n1, r1, 5, 4), status: 'draft', submittedAt: null });
+    rounds.reviews.delete(`2026-03|${n3}|${r3}`);
+    // A review missing on a dossier withdrawn since the assignment does not hold the closing.
+    await rounds.putAssignments([{ roundId: '2026-03', dossierNumber: 106, reviewerId: r1, assignedAt: now.toISOString() }]);
+    rounds.calls = [];
+    const error = await refusal(run('close-selection', { actor: 'staff:marie' }));
+    expect(error.reason).toBe('reviews_missing');
+    expect(error.message).toBe(
+      `round 2026-03 cannot close yet: 2 reviews missing (dossier 101: ${r1}; dossier 103: ${r3}), and the review deadline 2026-05-21T18:00:00.000Z has passed`,
+    );
+    expect(error.message).not.toMatch(/@/);
+    expect(rounds.rounds.get('2026-03')!.status).toBe('reviewing');
+    expect(rounds.decisions.size).toBe(0);
+    expect(reports.puts).toBe(0);
+    expect(mailer.attempts).toBe(0);
+    expect(rounds.audit.at(-1)).toEqual({
+      roundId: '2026-03', step: 'close-selection', at: now.toISOString(), actor: 'staff:marie',
+      summary: { refused: 'reviews_missing', reviewsMissing: 2, dossiersMissingReviews: 2, deadlinePassed: true },
+    });
+
+    // The dry run does not refuse: it lists what is missing and says the run would be refused.
+    const dry = await run('close-selection', { dryRun: true });
+    expect(dry.summary).toMatchObject({ closingRefused: 'reviews_missing', reviewsMissing: 2, dossiersMissingReviews: 2, deadlinePassed: true, forced: false });
+    expect(dry.plan!.missingReviews).toEqual([{ dossierNumber: 101, reviewerIds: [r1] }, { dossierNumber: 103, reviewerIds: [r3] }]);
+    expect((await run('close-selection', { dryRun: true, force: true })).summary).toMatchObject({ closingRefused: null, forced: true });
+
+    // Forced: it closes, ranks on the submitted reviews only, and says so.
+    const forced = await run('close-selection', { force: true, actor: 'staff:marie' });
+    expect(forced).toMatchObject({ changed: true, status: 'closed', summary: { forced: true, reviewsMissing: 2, dossiersMissingReviews: 2 } });
+    expect(forced.missingReviews).toEqual(dry.plan!.missingReviews);
+    expect(rounds.decisions.get('2026-03|101')).toMatchObject({ reviewCount: 1 });
+    expect(rounds.audit.at(-1)).toMatchObject({ step: 'close-selection', actor: 'staff:marie', summary: { forced: true, reviewsMissing: 2 } });
+  });
+
+  it('refused before the review deadline even with every review in; forced, it closes', async () => {
+    await reviewed();
+    now = new Date('2026-05-21T17:59:00.000Z');
+    const error = await refusal(run('close-selection'));
+    expect(error.reason).toBe('before_deadline');
+    expect(error.message).toBe('round 2026-03 cannot close yet: every review is in, but the review deadline 2026-05-21T18:00:00.000Z has not passed');
+    now = new Date('2026-05-21T18:00:00.000Z');
+    expect(await run('close-selection')).toMatchObject({ changed: true, summary: { forced: false, reviewsMissing: 0, deadlinePassed: true } });
+  });
+
+  it('a forced close before the deadline, not a forced one once ready', async () => {
+    await reviewed();
+    now = new Date('2026-05-10T08:00:00.000Z');
+    expect(await run('close-selection', { force: true })).toMatchObject({ changed: true, summary: { forced: true, reviewsMissing: 0, deadlinePassed: false } });
   });
 
   it('dry run returns the decisions, writes and sends nothing', async () => {
@@ -453,17 +522,21 @@ describe('the whole round', () => {
     now = new Date('2026-05-14T07:00:00.000Z');
     results.push(await run('remind'));
     now = new Date('2026-05-22T07:00:00.000Z');
-    results.push(await run('close-selection'));
+    // Nobody reviewed: closing must be forced.
+    await refusal(run('close-selection'));
+    results.push(await run('close-selection', { force: true }));
     expect(results.map((r) => [r.step, r.changed, r.status])).toEqual([
       ['open', true, 'open'], ['close-submissions', true, 'reviewing'], ['remind', false, 'reviewing'], ['close-selection', true, 'closed'],
     ]);
-    expect(rounds.audit.map((a) => a.step)).toEqual(['open', 'close-submissions', 'remind', 'close-selection']);
+    expect(rounds.audit.map((a) => [a.step, a.summary.refused ?? a.summary.forced ?? null])).toEqual([
+      ['open', null], ['close-submissions', null], ['remind', null], ['close-selection', 'reviews_missing'], ['close-selection', true],
+    ]);
     for (const record of rounds.audit) {
       for (const value of Object.values(record.summary)) expect(['number', 'string', 'boolean'].includes(typeof value) || value === null).toBe(true);
     }
     expect(JSON.stringify(rounds.audit)).not.toMatch(/@/);
     // No review at all: nothing selected, staff still told.
-    expect(results[3]!.summary).toMatchObject({ selected: 0, notSelected: 4, mailsSent: 1 });
+    expect(results[3]!.summary).toMatchObject({ selected: 0, notSelected: 4, mailsSent: 1, forced: true, reviewsMissing: 8, dossiersMissingReviews: 4 });
     expect(mailer.sent).toHaveLength(4 + 4 + 1);
   });
 });

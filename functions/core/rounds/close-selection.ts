@@ -1,6 +1,8 @@
+import { ClosingNotReadyError } from './errors.ts';
 import type { RoundRecord } from './model.ts';
 import { countUnsent, deliverMails, emptyTally, type PendingMail } from './notifications.ts';
 import { rankDossiers, selectionTotals, type SelectionTotals } from './rank-dossiers.ts';
+import { closingReadiness, describeMissing, type ClosingReadiness } from './review-progress.ts';
 import { selectionReportMail } from './round-mails.ts';
 import {
   audit, mailSummary, positionOrRefuse, resolveRound, writeRound,
@@ -15,6 +17,12 @@ export const SELECTION_REPORT_KEY = 'selection_report';
 /**
  * `close-selection`: `reviewing` → `closed` (default: the oldest reviewing round).
  *
+ * 0. refuse (ClosingNotReadyError, `reviews_missing` or `before_deadline`) while an assigned
+ *    reviewer has not submitted the review of a still reviewable dossier (a draft is missing, a
+ *    declared conflict is done), or before the review deadline, unless `force`: closing ranks on
+ *    the reviews there are, so closing early must be a decision, not a scheduler's accident. A
+ *    dry run does not refuse: it lists what is missing and says whether the run would be refused;
+ *    a forced run lists it too, and its audit record says `forced` with the counts;
  * 1. rank the reviewable dossiers and decide (rank-dossiers.ts), write the decisions;
  * 2. write the report (JSON + CSV) to the report store;
  * 3. move the round to `closed`, conditional on the version read (a lost race reads it back);
@@ -46,21 +54,34 @@ export async function closeSelection(request: RoundStepRequest, deps: RoundStepD
     return { ...base, changed: false, status: round.status, summary };
   }
 
-  const [dossiers, reviews] = await Promise.all([deps.dossiers.listRoundDossiers(round.id), deps.rounds.listReviews(round.id)]);
+  const [dossiers, reviews, assignments] = await Promise.all([
+    deps.dossiers.listRoundDossiers(round.id), deps.rounds.listReviews(round.id), deps.rounds.listAssignments(round.id),
+  ]);
+  const readiness = closingReadiness(round, dossiers, assignments, reviews, now);
+  const refusal = readiness.ready ? null : readiness.reviewsMissing > 0 ? 'reviews_missing' as const : 'before_deadline' as const;
+  const forced = request.force === true && refusal !== null;
+  if (refusal && !forced && !dryRun) {
+    throw new ClosingNotReadyError(notReadyMessage(round, readiness), refusal, round.id, readiness.missing, readiness.deadlinePassed);
+  }
   const { decisions, totals } = rankDossiers(dossiers, reviews, round, deps.config);
   const next: RoundRecord = { ...round, status: 'closed', selectionClosedAt: now.toISOString(), version: round.version + 1 };
   const counts: RoundStepSummary = {
     roundDossiers: dossiers.length,
     reviews: reviews.length,
     conflictsDeclared: reviews.filter((r) => r.conflictOfInterest).length,
+    reviewsMissing: readiness.reviewsMissing,
+    dossiersMissingReviews: readiness.missing.length,
+    deadlinePassed: readiness.deadlinePassed,
+    forced,
     ...totals,
   };
 
   if (dryRun) {
     const mail = staffMail(deps, next, () => ({ totals, reportKeys: { jsonKey: '', csvKey: '' } }));
     return {
-      ...base, changed: false, status: round.status, summary: { already: false, ...counts },
-      plan: { round: next, decisions, mails: await countUnsent(deps.rounds, [mail], now) },
+      // `closingRefused`: why the same run, not dry, would be refused (null: it would close).
+      ...base, changed: false, status: round.status, summary: { already: false, closingRefused: request.force === true ? null : refusal, ...counts },
+      plan: { round: next, decisions, missingReviews: readiness.missing, mails: await countUnsent(deps.rounds, [mail], now) },
     };
   }
 
@@ -74,7 +95,17 @@ export async function closeSelection(request: RoundStepRequest, deps: RoundStepD
   }
   const summary: RoundStepSummary = { already: !written.changed, ...counts, ...mailSummary(tally) };
   await audit(deps, request, round.id, summary);
-  return { ...base, changed: written.changed, status: written.round.status, summary };
+  return { ...base, changed: written.changed, status: written.round.status, summary, missingReviews: readiness.missing };
+}
+
+/** One line: how many reviews are missing, where (reviewer ids), and the deadline. */
+export function notReadyMessage(round: Pick<RoundRecord, 'id' | 'reviewDeadline'>, readiness: ClosingReadiness): string {
+  const deadline = round.reviewDeadline
+    ? `the review deadline ${round.reviewDeadline} ${readiness.deadlinePassed ? 'has passed' : 'has not passed'}`
+    : 'the round has no review deadline';
+  if (readiness.reviewsMissing === 0) return `round ${round.id} cannot close yet: every review is in, but ${deadline}`;
+  const count = `${readiness.reviewsMissing} review${readiness.reviewsMissing === 1 ? '' : 's'} missing`;
+  return `round ${round.id} cannot close yet: ${count} (${describeMissing(readiness.missing)}), and ${deadline}`;
 }
 
 function staffMail(

@@ -8,13 +8,35 @@ export type RoundStepRefusal =
   /** `open` while another round still accepts dossiers. */
   | 'another_round_open'
   /** The round id is not `YYYY-MM` with an odd month. */
-  | 'invalid_round_id';
+  | 'invalid_round_id'
+  /** `close-selection` while assigned reviewers have not submitted their review (not forced). */
+  | 'reviews_missing'
+  /** `close-selection` before the review deadline, every review in (not forced). */
+  | 'before_deadline';
 
 /** A step asked of a round that cannot take it (missing, or in an earlier phase): nothing was written. */
 export class RoundStepRefusedError extends Error {
   override name = 'RoundStepRefusedError';
   constructor(message: string, readonly reason: RoundStepRefusal, readonly roundId: string | null) {
     super(message);
+  }
+}
+
+/**
+ * `close-selection` refused because reviews are missing or the deadline has not passed: the
+ * message lists, per dossier, the reviewer ids whose review is not submitted (ids are
+ * pseudonymous: no name or email), and the deadline. `force` closes anyway.
+ */
+export class ClosingNotReadyError extends RoundStepRefusedError {
+  override name = 'ClosingNotReadyError';
+  constructor(
+    message: string,
+    reason: 'reviews_missing' | 'before_deadline',
+    roundId: string,
+    readonly missing: { dossierNumber: number; reviewerIds: string[] }[],
+    readonly deadlinePassed: boolean,
+  ) {
+    super(message, reason, roundId);
   }
 }
 

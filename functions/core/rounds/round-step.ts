@@ -1,6 +1,7 @@
 import type { RoundsConfig } from '#schemas/rounds';
 import type { Clock } from '../ports.ts';
 import type { Shortfall } from './assign-reviewers.ts';
+import type { MissingReviews } from './review-progress.ts';
 import { RoundStepRefusedError } from './errors.ts';
 import { ROUND_STATUSES, type DecisionRecord, type RoundRecord, type RoundStatus, type RoundStep } from './model.ts';
 import type { MailTally } from './notifications.ts';
@@ -17,6 +18,11 @@ export interface RoundStepRequest {
   dryRun?: boolean;
   /** `schedule` or `staff:<name>`: recorded in the audit record. */
   actor: string;
+  /**
+   * `close-selection` only: close even though reviews are missing or the review deadline has not
+   * passed (refused otherwise). Staff decide it; the schedule never forces.
+   */
+  force?: boolean;
 }
 
 export interface RoundStepDependencies {
@@ -40,6 +46,8 @@ export interface RoundStepPlan {
   assignments?: Record<string, number[]>;
   shortfalls?: Shortfall[];
   decisions?: DecisionRecord[];
+  /** `close-selection`: the reviews not submitted yet, per dossier (reviewer ids). */
+  missingReviews?: MissingReviews[];
   /** Mails the run would send (those not sent yet). */
   mails: number;
 }
@@ -55,6 +63,8 @@ export interface RoundStepResult {
   status: RoundStatus | null;
   summary: RoundStepSummary;
   plan?: RoundStepPlan;
+  /** `close-selection` (real run, forced or not): the reviews that were missing when it closed, per dossier. */
+  missingReviews?: MissingReviews[];
   /** `remind` without `roundId` over zero or several reviewing rounds: one result each. */
   rounds?: RoundStepResult[];
 }

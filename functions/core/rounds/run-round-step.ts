@@ -1,11 +1,11 @@
 import { closeSelection } from './close-selection.ts';
 import { closeSubmissions } from './close-submissions.ts';
-import { RoundStepRefusedError } from './errors.ts';
+import { ClosingNotReadyError, RoundStepRefusedError } from './errors.ts';
 import { openRound } from './open-round.ts';
 import { remindReviewers } from './remind-reviewers.ts';
 import { audit, type RoundStepDependencies, type RoundStepRequest, type RoundStepResult } from './round-step.ts';
 
-export { RoundStepRefusedError } from './errors.ts';
+export { ClosingNotReadyError, RoundStepRefusedError } from './errors.ts';
 export type {
   RoundStepDependencies, RoundStepPlan, RoundStepRequest, RoundStepResult, RoundStepSummary,
 } from './round-step.ts';
@@ -15,7 +15,8 @@ export type {
  * Idempotent: a double fire changes nothing and sends no second mail. A dry run writes nothing,
  * sends nothing and returns the plan. Every other run writes an audit record, a refused one
  * included when the round exists. Throws RoundStepRefusedError for a missing round or one in an
- * earlier phase; any other error is the ports' (retry: every write is safe to repeat).
+ * earlier phase, and its ClosingNotReadyError for a `close-selection` not forced while reviews are
+ * missing or before the deadline; any other error is the ports' (retry: every write is safe to repeat).
  */
 export async function runRoundStep(request: RoundStepRequest, deps: RoundStepDependencies): Promise<RoundStepResult> {
   try {
@@ -30,7 +31,15 @@ export async function runRoundStep(request: RoundStepRequest, deps: RoundStepDep
       }
     }
   } catch (error) {
-    if (error instanceof RoundStepRefusedError && error.reason === 'earlier_phase' && error.roundId && request.dryRun !== true) {
+    if (error instanceof ClosingNotReadyError && request.dryRun !== true) {
+      // Counts only: which reviewers are late is in the refusal, not in the record.
+      await audit(deps, request, error.roundId!, {
+        refused: error.reason,
+        reviewsMissing: error.missing.reduce((sum, m) => sum + m.reviewerIds.length, 0),
+        dossiersMissingReviews: error.missing.length,
+        deadlinePassed: error.deadlinePassed,
+      });
+    } else if (error instanceof RoundStepRefusedError && error.reason === 'earlier_phase' && error.roundId && request.dryRun !== true) {
       await audit(deps, request, error.roundId, { refused: error.reason });
     }
     throw error;
