@@ -1,67 +1,21 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort, LocalStackProcess, ROOT } from '../helpers/local-stack-process.ts';
 
 // The local stack end to end, as a user runs it: `npm start` in a child process on free
 // ports and a temp DATA_DIR, webhooks posted over HTTP, assertions through the CLI's --json.
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const run = promisify(execFile);
 let dataDir: string;
 let port: number;
-let stack: ChildProcess | undefined;
-let output = '';
+let stack: LocalStackProcess;
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-async function waitFor<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const value = await check().catch(() => undefined);
-    if (value !== undefined) return value;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  throw new Error(`timed out waiting for ${what}\n--- stack output ---\n${output}`);
-}
-
-async function startStack(extraEnv: Record<string, string> = {}): Promise<void> {
-  output = '';
-  stack = spawn(process.execPath, ['--import', 'tsx', 'infra/local/main.ts'], {
-    cwd: ROOT, env: { ...process.env, PORT: String(port), DATA_DIR: dataDir, DS_API_TOKEN: '', DS_API_URL: '', ...extraEnv },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  stack.stdout!.on('data', (chunk) => { output += chunk; });
-  stack.stderr!.on('data', (chunk) => { output += chunk; });
-  await waitFor('GET /health', async () => ((await fetch(`http://127.0.0.1:${port}/health`)).status === 200 ? true : undefined), 60_000);
-}
-
-async function stopStack(): Promise<void> {
-  if (!stack || stack.exitCode !== null) return;
-  const exited = new Promise((resolve) => stack!.once('exit', resolve));
-  stack.kill('SIGTERM');
-  await exited;
-}
-
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, ['bin/ds-selection.js', ...args, '--data-dir', dataDir], { cwd: ROOT });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code: number; stdout: string; stderr: string };
-    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-  }
-}
+const waitFor = <T>(what: string, check: () => Promise<T | undefined>, timeoutMs?: number) => stack.waitFor(what, check, timeoutMs);
+const cli = (...args: string[]) => stack.cli(...args);
 
 const showJson = async (n: number) => {
   const result = await cli('dossiers', 'show', String(n), '--json');
@@ -80,19 +34,20 @@ async function webhook(dossier: number): Promise<Response> {
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'ds-selection-e2e-'));
   port = await freePort();
-  await startStack();
+  stack = new LocalStackProcess(dataDir, port);
+  await stack.start();
 }, 90_000);
 
 afterAll(async () => {
-  await stopStack();
+  await stack?.stop();
   await rm(dataDir, { recursive: true, force: true });
 });
 
 describe('local stack', () => {
   it('prints the webhook URL with its token, the mail page and the data folder at start-up', () => {
-    expect(output).toMatch(new RegExp(`http://127\\.0\\.0\\.1:${port}/webhooks/ds/[0-9a-f]{48}`));
-    expect(output).toContain('Mails (SES)');
-    expect(output).toContain(dataDir);
+    expect(stack.output).toMatch(new RegExp(`http://127\\.0\\.0\\.1:${port}/webhooks/ds/[0-9a-f]{48}`));
+    expect(stack.output).toContain('Mails (SES)');
+    expect(stack.output).toContain(dataDir);
   });
 
   it('stores a dossier posted by webhook, mapped, with its files in S3 at DS\'s MD5', async () => {
@@ -187,10 +142,10 @@ describe('local stack', () => {
     expect((second as { stderr: string }).stderr).toContain(`port ${port} is already in use`);
 
     const before = JSON.parse((await cli('dossiers', 'list', '--round', '2026-03', '--json')).stdout);
-    await stopStack();
-    await startStack({ RUN_SCHEDULES_AT_START: 'reconcile-dossiers' });
+    await stack.stop();
+    await stack.start({ RUN_SCHEDULES_AT_START: 'reconcile-dossiers' });
     // The scheduled reconciliation runs the real handler: it lists DS from its cursor and queues what changed.
-    await waitFor('the reconciliation run', async () => (/reconcile-dossiers: \d+ message\(s\) queued/.test(output) ? true : undefined));
+    await waitFor('the reconciliation run', async () => (/reconcile-dossiers: \d+ message\(s\) queued/.test(stack.output) ? true : undefined));
     const after = JSON.parse((await cli('dossiers', 'list', '--round', '2026-03', '--json')).stdout);
     expect(after).toEqual(before);
     const files = await readdir(join(dataDir, 's3'));

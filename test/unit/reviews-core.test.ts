@@ -225,6 +225,14 @@ describe('saveReview', () => {
     expect(rounds.reviews.size).toBe(0);
   });
 
+  it.each(['deleted', 'invalid', 'not_found'] as const)('writes nothing for a dossier that became %s after assignment, and says so on its page', async (status) => {
+    dossiers.set(101, roundDossier(101, { status }));
+    expect(await saveReview(request(), deps())).toEqual({ outcome: 'read_only', reason: 'dossier_withdrawn' });
+    expect(rounds.reviews.size).toBe(0);
+    const page = await reviewerDossierPage(session('alice'), 101, { rounds, dossiers: { get: async (n: number) => dossiers.get(n) } });
+    expect(page.permission).toEqual({ canWrite: false, reason: 'dossier_withdrawn' });
+  });
+
   it.each(['open', 'closed'] as const)('writes nothing in a round that is %s', async (status) => {
     rounds.rounds.set('2026-03', round({ status }));
     const result = await saveReview(request(), deps());
@@ -331,5 +339,16 @@ describe('reviewer pages: only assigned dossiers, only the reviewer\'s own revie
       await expect(reviewerAttachment(session('alice'), 101, index, pageDeps())).rejects.toMatchObject({ reason: 'not_assigned' });
     }
     await expect(reviewerAttachment(session('carol'), 101, 0, pageDeps())).rejects.toMatchObject({ reason: 'not_assigned' });
+  });
+});
+
+describe('French dates', () => {
+  it('writes the first of a month "1er", in Paris time', async () => {
+    const { readableCalendarDay, readableParisDate } = await import('#core/rounds/paris-dates');
+    expect(readableParisDate('2026-03-31T22:30:00.000Z')).toBe('mercredi 1er avril 2026 à 00:30 (heure de Paris)');
+    expect(readableParisDate('2026-04-11T07:00:00.000Z')).toBe('samedi 11 avril 2026 à 09:00 (heure de Paris)');
+    expect(readableCalendarDay('2026-10-01')).toBe('1er octobre 2026');
+    expect(readableCalendarDay('2026-10-21')).toBe('21 octobre 2026');
+    expect(readableCalendarDay('pas une date')).toBeUndefined();
   });
 });

@@ -1,3 +1,5 @@
+import type { DossierRecord } from '../dossier.ts';
+import { isReviewable } from '../rounds/assign-reviewers.ts';
 import { ROUND_PHASES, isSubmitted, type ReviewRecord, type ReviewerRecord, type RoundRecord } from '../rounds/model.ts';
 import type { RoundRepository } from '../rounds/ports.ts';
 import { verifyFormToken, verifyReviewToken } from '../rounds/review-links.ts';
@@ -57,16 +59,24 @@ export function reviewStateOf(review: ReviewRecord | undefined): ReviewState {
   return isSubmitted(review) ? 'submitted' : 'draft';
 }
 
-/** Why a reviewer may read but not write: the round is not (or no longer) in review, or they withdrew. */
-export type ReadOnlyReason = 'round_not_reviewing_yet' | 'round_closed' | 'conflict_declared';
+/**
+ * Why a reviewer may read but not write: the round is not (or no longer) in review, they withdrew,
+ * or the dossier left the selection after assignment (withdrawn or deleted on DS, or invalid).
+ */
+export type ReadOnlyReason = 'round_not_reviewing_yet' | 'round_closed' | 'conflict_declared' | 'dossier_withdrawn';
 
 export type WritePermission = { canWrite: true } | { canWrite: false; reason: ReadOnlyReason };
 
-/** Whether this reviewer may write their review of a dossier now (assignment checked by the caller). */
-export function writePermission(round: Pick<RoundRecord, 'status'>, review: ReviewRecord | undefined): WritePermission {
+/**
+ * Whether this reviewer may write their review of a dossier now (assignment checked by the
+ * caller). Without `dossier`, only the round and the review are considered (the list's "can the
+ * round take reviews at all").
+ */
+export function writePermission(round: Pick<RoundRecord, 'status'>, review: ReviewRecord | undefined, dossier?: Pick<DossierRecord, 'status'>): WritePermission {
   if (!ROUND_PHASES[round.status].canReview) {
     return { canWrite: false, reason: round.status === 'closed' ? 'round_closed' : 'round_not_reviewing_yet' };
   }
   if (reviewStateOf(review) === 'conflict') return { canWrite: false, reason: 'conflict_declared' };
+  if (dossier && !isReviewable(dossier)) return { canWrite: false, reason: 'dossier_withdrawn' };
   return { canWrite: true };
 }

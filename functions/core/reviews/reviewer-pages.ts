@@ -80,7 +80,7 @@ export async function reviewerDossierPage(session: ReviewerSession, dossierNumbe
     deps.dossiers.get(dossierNumber),
   ]);
   if (!dossier || !assignments.some((a) => a.dossierNumber === dossierNumber)) throw new ReviewAccessError('not_assigned');
-  return { session, dossier, review, state: reviewStateOf(review), version: storedVersion(review), permission: writePermission(round, review) };
+  return { session, dossier, review, state: reviewStateOf(review), version: storedVersion(review), permission: writePermission(round, review, dossier) };
 }
 
 /**

@@ -14,8 +14,9 @@ import type { ValidReviewForm } from './review-form.ts';
  * Saving a review, from the page (the reviewer) or from `reviews import` (staff): one use case,
  * so both go through the same checks.
  *
- * 1. The dossier must be assigned to the reviewer in the round (else `not_assigned`), and the
- *    round must allow reviews, the review not be a declared conflict (else `read_only`).
+ * 1. The dossier must exist and be assigned to the reviewer in the round (else `not_assigned`),
+ *    and the round must allow reviews, the review not be a declared conflict, the dossier still
+ *    be reviewable (else `read_only`).
  * 2. The form was opened on version `expectedVersion` of the review; if the store holds another
  *    one (another tab saved meanwhile), nothing is written (`stale`).
  * 3. A submission that declares a conflict of interest withdraws the reviewer: the dossier is
@@ -58,12 +59,13 @@ export type SaveReviewResult =
 
 export async function saveReview(request: SaveReviewRequest, deps: SaveReviewDependencies): Promise<SaveReviewResult> {
   const { round, reviewer, dossierNumber, form } = request;
-  const [assignments, current] = await Promise.all([
+  const [assignments, current, dossier] = await Promise.all([
     deps.rounds.listReviewerAssignments(round.id, reviewer.id),
     deps.rounds.getReview(round.id, dossierNumber, reviewer.id),
+    deps.dossiers.get(dossierNumber),
   ]);
-  if (!assignments.some((a) => a.dossierNumber === dossierNumber)) throw new ReviewAccessError('not_assigned');
-  const permission = writePermission(round, current);
+  if (!dossier || !assignments.some((a) => a.dossierNumber === dossierNumber)) throw new ReviewAccessError('not_assigned');
+  const permission = writePermission(round, current, dossier);
   if (!permission.canWrite) return { outcome: 'read_only', reason: permission.reason };
   if (storedVersion(current) !== request.expectedVersion) return { outcome: 'stale', current };
 
@@ -85,7 +87,7 @@ export async function saveReview(request: SaveReviewRequest, deps: SaveReviewDep
     writtenBy: request.actor,
   };
 
-  const replacement = declaresConflict ? await assignReplacement(request, deps, now) : undefined;
+  const replacement = declaresConflict ? await assignReplacement(request, deps, dossier, now) : undefined;
   const write = await deps.rounds.putReviewIfVersion(review, request.expectedVersion);
   if (!write.written) return { outcome: 'stale', current: write.current };
   if (!declaresConflict) return { outcome: 'saved', review };
@@ -99,13 +101,12 @@ export async function saveReview(request: SaveReviewRequest, deps: SaveReviewDep
 }
 
 /** The replacement already recorded for this reviewer on this dossier, or a new one (written), or undefined when nobody is eligible. */
-async function assignReplacement(request: SaveReviewRequest, deps: SaveReviewDependencies, now: string): Promise<AssignmentRecord | undefined> {
+async function assignReplacement(request: SaveReviewRequest, deps: SaveReviewDependencies, dossier: DossierRecord, now: string): Promise<AssignmentRecord | undefined> {
   const { round, reviewer, dossierNumber } = request;
   const roundAssignments = await deps.rounds.listAssignments(round.id);
   const earlier = roundAssignments.find((a) => a.dossierNumber === dossierNumber && a.replaces === reviewer.id);
   if (earlier) return earlier;
-  const [dossier, reviewers] = await Promise.all([deps.dossiers.get(dossierNumber), deps.rounds.listReviewers()]);
-  const chosen = chooseReplacement(dossier ?? { number: dossierNumber, project: null }, reviewers, roundAssignments);
+  const chosen = chooseReplacement(dossier, await deps.rounds.listReviewers(), roundAssignments);
   if (!chosen) return undefined;
   const assignment: AssignmentRecord = { roundId: round.id, dossierNumber, reviewerId: chosen.id, assignedAt: now, replaces: reviewer.id };
   await deps.rounds.putAssignments([assignment]);

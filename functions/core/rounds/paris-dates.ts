@@ -13,9 +13,20 @@ export function parisDay(at: Date): string {
   return `${parts.year}-${parts.month}-${parts.day}`;
 }
 
-/** `mardi 31 mars 2026 à 14:00 (heure de Paris)`. */
+const CALENDAR_DAY = new Intl.DateTimeFormat('fr-FR', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
+
+/** French writes the first day of a month "1er" (Intl says "1"). */
+const firstOfMonth = (text: string) => text.replace(/(^|\s)1 (?=\p{L})/u, '$11er ');
+
+/** `mardi 31 mars 2026 à 14:00 (heure de Paris)`; `mercredi 1er avril ...`. */
 export function readableParisDate(iso: string): string {
   const date = new Date(iso);
   if (Number.isNaN(date.getTime())) return iso;
-  return `${READABLE.format(date)} (heure de Paris)`;
+  return `${firstOfMonth(READABLE.format(date))} (heure de Paris)`;
+}
+
+/** A calendar date (`2026-10-01`) as `1er octobre 2026`; undefined when it is not a date. */
+export function readableCalendarDay(isoDay: string): string | undefined {
+  const date = new Date(`${isoDay.slice(0, 10)}T00:00:00Z`);
+  return Number.isNaN(date.getTime()) ? undefined : firstOfMonth(CALENDAR_DAY.format(date));
 }

@@ -1,5 +1,6 @@
 import type { Criterion } from '#schemas/rounds';
 import type { ReviewerDossierPage } from '#core/reviews/reviewer-pages';
+import { readableCalendarDay } from '#core/rounds/paris-dates';
 import { reviewStateOf, type ReadOnlyReason } from '#core/reviews/access';
 import type { ReviewRecord } from '#core/rounds/model';
 import { attachmentHref, dossierHref } from '../links.ts';
@@ -27,11 +28,8 @@ export interface DossierPageProps {
   readOnly?: ReadOnlyReason | undefined;
 }
 
-const DATE = new Intl.DateTimeFormat('fr-FR', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
-
 function readableDay(isoDay: string | undefined): string {
-  const date = isoDay ? new Date(`${isoDay.slice(0, 10)}T00:00:00Z`) : undefined;
-  return date && !Number.isNaN(date.getTime()) ? DATE.format(date) : 'non renseignée';
+  return (isoDay ? readableCalendarDay(isoDay) : undefined) ?? 'non renseignée';
 }
 
 function readableSize(bytes: number): string {

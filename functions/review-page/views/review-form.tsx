@@ -40,7 +40,8 @@ export function ErrorSummary({ errors, criteria }: { errors: Record<string, stri
   const entries = Object.entries(errors);
   if (entries.length === 0) return null;
   return (
-    <div class="fr-alert fr-alert--error fr-mb-4w" role="alert" id="erreurs">
+    // Focused on load (no script needed), so keyboard and screen reader users start at the errors.
+    <div class="fr-alert fr-alert--error fr-mb-4w" role="alert" id="erreurs" tabIndex={-1} autofocus>
       <h2 class="fr-alert__title">{entries.length === 1 ? 'Le formulaire contient une erreur' : `Le formulaire contient ${entries.length} erreurs`}</h2>
       <ul>
         {entries.map(([field, message]) => {
