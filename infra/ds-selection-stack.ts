@@ -5,6 +5,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { REVIEWER_KEY_PREFIX, ROUND_KEY_PREFIX } from '#adapters/dynamodb/round-repository';
+import { DOSSIER_KEY_PREFIX } from '#adapters/dynamodb/dossier-repository';
 import { TABLE_KEYS } from '#adapters/dynamodb/table';
 import { REPORT_KEY_PREFIX } from '#adapters/s3/report-store';
 import { ROUNDS_CONFIG } from '#shared/rounds-config';
@@ -40,7 +41,7 @@ export const ROUND_ITEMS_KEY_PATTERN = `${ROUND_KEY_PREFIX}*`;
 /** The only prefix of the data bucket the round steps write: the selection reports. */
 export const REPORT_OBJECTS_PATTERN = `${REPORT_KEY_PREFIX}*`;
 /** Items the review page only reads: reviewers (is the link's reviewer active?) and dossiers (what is reviewed). */
-export const REVIEW_PAGE_READ_KEY_PATTERNS = [`${REVIEWER_KEY_PREFIX}*`, 'DOSSIER#*'] as const;
+export const REVIEW_PAGE_READ_KEY_PATTERNS = [`${REVIEWER_KEY_PREFIX}*`, `${DOSSIER_KEY_PREFIX}*`] as const;
 /** The objects the review page presigns downloads of: the archived attachments only. */
 export const ATTACHMENT_OBJECTS_PATTERN = 'attachments/*';
 

@@ -29,7 +29,9 @@ type Item = Record<string, unknown>;
 const DOSSIER_SK = '#DOSSIER';
 const FILE_SK_PREFIX = 'FILE#';
 
-const dossierPk = (number: number) => `DOSSIER#${number}`;
+/** The partition of a dossier and its files: IAM policies limit roles to it by this prefix. */
+export const DOSSIER_KEY_PREFIX = 'DOSSIER#';
+const dossierPk = (number: number) => `${DOSSIER_KEY_PREFIX}${number}`;
 /** Zero-padded so that the string order of index sort keys is the numeric order. */
 const padded = (number: number) => String(number).padStart(10, '0');
 const roundIndexPk = (round: string) => `DOSSIERS#ROUND#${round}`;
