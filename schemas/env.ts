@@ -68,6 +68,9 @@ const optionalSetting = <T extends z.ZodType>(schema: T) => z.preprocess((v) => 
  */
 export const localEnvSchema = (scheduleNames: readonly string[]) => z.object({
   PORT: z.coerce.number('must be a port number').int().min(0).max(65535).default(3000),
+  /** The mail page (local SES) and the DS simulator; default PORT + 1 and PORT + 2 (0: any free port). */
+  MAIL_PORT: optionalSetting(z.coerce.number('must be a port number').int().min(0).max(65535)),
+  DS_SIMULATOR_PORT: optionalSetting(z.coerce.number('must be a port number').int().min(0).max(65535)),
   DATA_DIR: nonEmpty.default('.data'),
   DS_DEMARCHE_NUMBER: optionalSetting(demarcheNumbers),
   DS_API_URL: optionalSetting(z.url('must be the URL of the DS GraphQL endpoint')),

@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises';
+import { rename, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SQSClient } from '@aws-sdk/client-sqs';
@@ -10,7 +10,7 @@ import { SCHEDULES } from '../schedules.ts';
 import type { StackOutputs } from '../stack-outputs.ts';
 import { lockDataDir, removeIfOwned } from './data-dir-lock.ts';
 import { DsSimulator, type DsSimulatorOptions } from './ds-simulator.ts';
-import { ensureBucket, ensureTable, localClients, LOCAL_CREDENTIALS, LOCAL_REGION, startEngines } from './engines.ts';
+import { EnginePortInUseError, ensureBucket, ensureTable, localClients, LOCAL_CREDENTIALS, LOCAL_REGION, startEngines } from './engines.ts';
 import { HttpGateway, type HttpHandler } from './http-gateway.ts';
 import { loadLocalSecrets } from './local-secrets.ts';
 import { QueueConsumer } from './queue-consumer.ts';
@@ -33,6 +33,11 @@ export const LOCAL_NAMES = {
 
 export interface LocalStackOptions {
   port: number;
+  /**
+   * The mail page (local SES) and the DS simulator: stable across restarts (main.ts derives them
+   * from PORT), 0 for any free port.
+   */
+  servicePorts?: { mail: number; simulator: number };
   dataDir: string;
   env: NodeJS.ProcessEnv;
   /** Called with one line per ingested batch (the CLI-facing activity log). */
@@ -71,14 +76,17 @@ async function bindGateway(port: number): Promise<{ gateway: HttpGateway; port: 
   }
 }
 
-async function startDs(env: NodeJS.ProcessEnv, simulatorToken: string, webhooks: DsSimulatorOptions['webhooks']) {
+async function startDs(env: NodeJS.ProcessEnv, simulatorToken: string, webhooks: DsSimulatorOptions['webhooks'], port: number) {
   if (env.DS_API_TOKEN) {
     return { url: env.DS_API_URL || DEFAULT_DS_API_URL, token: env.DS_API_TOKEN, simulator: undefined };
   }
   const simulator = await new DsSimulator({
-    token: simulatorToken, seedDir: join(ROOT, 'events', 'dossiers'),
+    token: simulatorToken, seedDir: join(ROOT, 'events', 'dossiers'), port,
     virusScanMs: Number(env.DS_SIMULATOR_VIRUS_SCAN_SECONDS ?? 0) * 1000, webhooks,
-  }).start();
+  }).start().catch((error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EADDRINUSE') throw error;
+    throw new PortInUseError(`port ${port} (the DS simulator) is already in use: stop what uses it, or start with DS_SIMULATOR_PORT=<another port>`);
+  });
   return { url: simulator.graphqlUrl, token: simulatorToken, simulator };
 }
 
@@ -91,7 +99,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Runni
   try {
     cleanups.push(await lockDataDir(dataDir));
     const secrets = await loadLocalSecrets(dataDir, env);
-    const engines = await startEngines(dataDir);
+    const ports = options.servicePorts ?? { mail: 0, simulator: 0 };
+    const engines = await startEngines(dataDir, { ses: ports.mail }).catch((error: unknown) => {
+      throw error instanceof EnginePortInUseError ? new PortInUseError(error.message) : error;
+    });
     cleanups.push(() => engines.stop());
     const clients = localClients(engines.endpoints);
     await Promise.all([ensureTable(clients.dynamodb, LOCAL_NAMES.table), ensureBucket(clients.s3, LOCAL_NAMES.bucket)]);
@@ -106,7 +117,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Runni
     });
     const apiUrl = `http://127.0.0.1:${port}`;
     const webhookUrls = { legacyUrl: `${apiUrl}/webhooks/ds/${secrets.webhookToken}`, v2Url: `${apiUrl}/webhooks/ds-v2` };
-    const ds = await startDs(env, secrets.simulatorToken, { ...webhookUrls, v2Secret: secrets.webhookV2Secret });
+    const ds = await startDs(env, secrets.simulatorToken, { ...webhookUrls, v2Secret: secrets.webhookV2Secret }, ports.simulator);
     if (ds.simulator) cleanups.push(() => ds.simulator!.stop());
 
     const demarcheNumbers = (env.DS_DEMARCHE_NUMBER ?? '98765').split(',').map((n) => Number(n.trim()));
@@ -166,13 +177,17 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Runni
       TableName: LOCAL_NAMES.table, BucketName: LOCAL_NAMES.bucket,
       IngestQueueUrl: ingestQueueUrl, DeadLetterQueueUrl: deadLetterQueue.queueUrl,
       local: {
-        endpoints: engines.endpoints, credentials: LOCAL_CREDENTIALS, dsApiUrl: ds.url, dsApiToken: ds.token,
+        endpoints: engines.endpoints, dsApiUrl: ds.url, dsApiToken: ds.token,
+        // A copy: the SDK marks the credential objects it was given (`$source`); the CLI needs the two keys only.
+        credentials: { accessKeyId: LOCAL_CREDENTIALS.accessKeyId, secretAccessKey: LOCAL_CREDENTIALS.secretAccessKey },
         demarcheNumbers, mailUrl: `${engines.endpoints.ses}/`, reviewPageUrl: apiUrl, reviewLinkSecret: secrets.reviewLinkSecret,
         dataDir, pid: process.pid,
       },
     };
     const outputsFile = join(dataDir, 'stack.json');
-    await writeFile(outputsFile, JSON.stringify(outputs, null, 2), { mode: 0o600 });
+    // Written whole or not at all (a crash must not leave a half file the CLI would read).
+    await writeFile(`${outputsFile}.tmp`, JSON.stringify(outputs, null, 2), { mode: 0o600 });
+    await rename(`${outputsFile}.tmp`, outputsFile);
     cleanups.push(() => removeIfOwned(outputsFile, (text) => JSON.parse(text).local?.pid === process.pid));
     gateway.markReady();
     return { outputs, ...(ds.simulator ? { simulator: ds.simulator } : {}), stop };

@@ -53,7 +53,11 @@ async function main(): Promise<void> {
   const log = (line: string) => console.log(`${new Date().toISOString().slice(11, 19)}  ${line}`);
   let stack: RunningLocalStack;
   try {
-    stack = await startLocalStack({ port: parsed.data.PORT, dataDir: parsed.data.DATA_DIR, env: process.env, log });
+    const { PORT, MAIL_PORT, DS_SIMULATOR_PORT, DATA_DIR } = parsed.data;
+    // Stable ports, so a bookmarked mail page or simulator URL still works after a restart.
+    const next = (offset: number) => (PORT === 0 || PORT + offset > 65_535 ? 0 : PORT + offset);
+    const servicePorts = { mail: MAIL_PORT ?? next(1), simulator: DS_SIMULATOR_PORT ?? next(2) };
+    stack = await startLocalStack({ port: PORT, servicePorts, dataDir: DATA_DIR, env: process.env, log });
   } catch (error) {
     console.error(`Cannot start: ${error instanceof PortInUseError ? error.message : (error as Error).message}`);
     process.exit(error instanceof PortInUseError ? 2 : 1);

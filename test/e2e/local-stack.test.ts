@@ -44,10 +44,14 @@ afterAll(async () => {
 });
 
 describe('local stack', () => {
-  it('prints the webhook URL with its token, the mail page and the data folder at start-up', () => {
+  it('prints the webhook URL with its token, the mail page and the data folder at start-up', async () => {
     expect(stack.output).toMatch(new RegExp(`http://127\\.0\\.0\\.1:${port}/webhooks/ds/[0-9a-f]{48}`));
     expect(stack.output).toContain('Mails (SES)');
     expect(stack.output).toContain(dataDir);
+    // stack.json holds what the CLI needs, nothing the SDK added to the objects it was given.
+    const text = await readFile(join(dataDir, 'stack.json'), 'utf8');
+    expect(text).not.toContain('$source');
+    expect(Object.keys(JSON.parse(text).local.credentials).sort()).toEqual(['accessKeyId', 'secretAccessKey']);
   });
 
   it('stores a dossier posted by webhook, mapped, with its files in S3 at DS\'s MD5', async () => {
@@ -113,7 +117,7 @@ describe('local stack', () => {
     const reviewersFile = join(dataDir, 'reviewers.csv');
     await writeFile(reviewersFile, 'email,name,conflicts\nalice@example.gouv.fr,Alice Reviewer,\nbob@example.gouv.fr,Bob Reviewer,13009999700012\ncarol@example.gouv.fr,Carol Reviewer,\n');
     expect((await cli('reviewers', 'import', reviewersFile, '--json')).code).toBe(0);
-    expect((await cli('rounds', 'open', '--round', '2026-03', '--json')).code).toBe(0);
+    expect((await cli('rounds', 'open', '--round', '2026-03', '--force', '--json')).code).toBe(0);
     const closing = await cli('rounds', 'close-submissions', '--round', '2026-03', '--json');
     expect(closing.code).toBe(0);
     expect(JSON.parse(closing.stdout)).toMatchObject({ roundId: '2026-03', changed: true, status: 'reviewing' });
@@ -140,10 +144,23 @@ describe('local stack', () => {
     }).catch((error) => error as { code: number; stderr: string });
     expect((second as { code: number }).code).toBe(2);
     expect((second as { stderr: string }).stderr).toContain(`port ${port} is already in use`);
+    // The mail page's port is checked as clearly (it is PORT + 1 unless MAIL_PORT says otherwise).
+    const mailPort = new URL((await stack.stackJson()).local.mailUrl).port;
+    const third = await run(process.execPath, ['--import', 'tsx', 'infra/local/main.ts'], {
+      cwd: ROOT, env: { ...process.env, PORT: String(await freePort()), MAIL_PORT: mailPort, DATA_DIR: join(dataDir, 'third') },
+    }).catch((error) => error as { code: number; stderr: string });
+    expect(third).toMatchObject({ code: 2, stderr: expect.stringContaining(`port ${mailPort} (the local mail page) is already in use`) });
 
     const before = JSON.parse((await cli('dossiers', 'list', '--round', '2026-03', '--json')).stdout);
+    const { local: localBefore } = await stack.stackJson();
+    const mailsBefore = await (await fetch(`${localBefore.mailUrl}store`)).json() as { emails: unknown[] };
+    expect(mailsBefore.emails.length).toBeGreaterThan(0);
     await stack.stop();
     await stack.start({ RUN_SCHEDULES_AT_START: 'reconcile-dossiers' });
+    // The mail page and the simulator keep their ports, and the mails sent before the restart are still there.
+    const { local: localAfter } = await stack.stackJson();
+    expect([localAfter.mailUrl, localAfter.dsApiUrl]).toEqual([localBefore.mailUrl, localBefore.dsApiUrl]);
+    expect(await (await fetch(`${localAfter.mailUrl}store`)).json()).toEqual(mailsBefore);
     // The scheduled reconciliation runs the real handler: it lists DS from its cursor and queues what changed.
     await waitFor('the reconciliation run', async () => (/reconcile-dossiers: \d+ message\(s\) queued/.test(stack.output) ? true : undefined));
     const after = JSON.parse((await cli('dossiers', 'list', '--round', '2026-03', '--json')).stdout);

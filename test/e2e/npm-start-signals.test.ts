@@ -36,7 +36,7 @@ it.each(['SIGTERM', 'SIGINT'] as const)('%s to the npm process stops the stack a
   dirs.push(dataDir);
   const port = await freePort();
   const npm = spawn('npm', ['start', '--silent'], {
-    cwd: ROOT, env: { ...process.env, PORT: String(port), DATA_DIR: dataDir, DS_API_TOKEN: '', DS_API_URL: '' }, stdio: 'ignore',
+    cwd: ROOT, env: { ...process.env, PORT: String(port), MAIL_PORT: '0', DS_SIMULATOR_PORT: '0', DATA_DIR: dataDir, DS_API_TOKEN: '', DS_API_URL: '' }, stdio: 'ignore',
   });
   const health = async () => (await fetch(`http://127.0.0.1:${port}/health`)).status === 200;
   await until('the stack to be ready', health, 60_000);

@@ -169,7 +169,7 @@ describe.skipIf(!availability.available)('the review page in Chromium', () => {
     const csv = join(dataDir, 'reviewers.csv');
     await writeFile(csv, 'email,name,conflicts\nalice@example.gouv.fr,Alice Martin,\nbob@example.gouv.fr,Bob Durand,\ncarol@example.gouv.fr,Carol Petit,\n');
     expect((await stack.cli('reviewers', 'import', csv, '--json')).code).toBe(0);
-    expect((await stack.cli('rounds', 'open', '--round', ROUND, '--json')).code).toBe(0);
+    expect((await stack.cli('rounds', 'open', '--round', ROUND, '--force', '--json')).code).toBe(0);
     expect((await stack.cli('rounds', 'close-submissions', '--round', ROUND, '--json')).code).toBe(0);
 
     const assigned = await reviews();

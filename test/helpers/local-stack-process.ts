@@ -54,6 +54,9 @@ export class LocalStackProcess {
   output = '';
   private child: ChildProcess | undefined;
 
+  /** The mail page's and the simulator's ports: free ones, chosen at the first start and kept across restarts (as PORT + 1 and + 2 would be). */
+  private servicePorts: { MAIL_PORT: string; DS_SIMULATOR_PORT: string } | undefined;
+
   constructor(readonly dataDir: string, readonly port: number) {}
 
   get url(): string {
@@ -63,9 +66,10 @@ export class LocalStackProcess {
   /** Starts `npm start`'s entry point with the DS simulator; resolves once GET /health answers 200. */
   async start(extraEnv: Record<string, string> = {}): Promise<void> {
     this.output = '';
+    this.servicePorts ??= { MAIL_PORT: String(await freePort()), DS_SIMULATOR_PORT: String(await freePort()) };
     const child = spawn(process.execPath, ['--import', 'tsx', 'infra/local/main.ts'], {
       cwd: ROOT,
-      env: { ...process.env, PORT: String(this.port), DATA_DIR: this.dataDir, DS_API_TOKEN: '', DS_API_URL: '', ...extraEnv },
+      env: { ...process.env, PORT: String(this.port), ...this.servicePorts, DATA_DIR: this.dataDir, DS_API_TOKEN: '', DS_API_URL: '', ...extraEnv },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child = child;
