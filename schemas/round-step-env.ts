@@ -27,9 +27,11 @@ export const ROUND_STEPS = ['open', 'close-submissions', 'remind', 'close-select
  * What EventBridge Scheduler sends (`{"step": "open"}`, infra/schedules.ts), or staff invoking
  * the function by hand: `{"step": "close-selection", "round": "2026-03", "dryRun": true,
  * "actor": "staff:jdupont"}`. Without `round`, the step picks its round (functions/core/rounds/README.md).
- * `force` closes a selection although reviews are missing or the deadline has not passed: only
- * staff set it; the schedules never do, so a scheduled closing with reviews missing is refused
- * (and alerts) instead of ranking on half the reviews.
+ * `force` is staff's decision, never the schedules' (an event with `force` must name a staff
+ * actor): it closes a selection although reviews are missing or the deadline has not passed (a
+ * scheduled closing with reviews missing is refused, and alerts, instead of ranking on half the
+ * reviews), and it opens a round whose period has ended (the scheduled `open` opens the current
+ * round and never forces).
  */
 export const RoundStepEventSchema = z.strictObject({
   step: z.enum(ROUND_STEPS, { error: `step must be one of ${ROUND_STEPS.join(', ')}` }),
@@ -38,5 +40,8 @@ export const RoundStepEventSchema = z.strictObject({
   force: z.boolean({ error: 'force must be true or false' }).default(false),
   /** Who asks: `schedule` (the default) or `staff:<name>` (the staff member's IAM principal); kept in the audit record, never logged. */
   actor: z.string().regex(/^(schedule|staff:\S{1,200})$/, 'actor must be "schedule" or "staff:<name>"').default('schedule'),
+}).refine((event) => !event.force || event.actor !== 'schedule', {
+  path: ['force'],
+  error: 'force is for staff only: set actor to "staff:<name>" (the schedules never force)',
 });
 export type RoundStepEvent = z.output<typeof RoundStepEventSchema>;

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import { parse } from 'csv-parse/sync';
-import { UsageError } from './errors.ts';
+import { NotFoundError, UsageError } from './errors.ts';
 import type { CliIo } from './output.ts';
 
 /**
@@ -59,15 +59,20 @@ export function readCsv(text: string): CsvResult {
   return { ok: true, records: records.filter((r) => r.cells.some((cell) => cell !== '')) };
 }
 
-const READ_ERRORS: Record<string, string> = { ENOENT: 'no such file', EISDIR: 'it is a folder', EACCES: 'permission denied' };
+const READ_ERRORS: Record<string, string> = { EISDIR: 'it is a folder', EACCES: 'permission denied' };
 
-/** A file named on the command line (relative to the working directory), or a usage error (exit 4) saying why not. */
+/**
+ * A file named on the command line (relative to the working directory). A file that does not
+ * exist is "not found" (exit 3), as a dossier or a round that does not exist; one that cannot
+ * be read (a folder, no permission) is a usage error (exit 4).
+ */
 export async function readInputFile(io: Pick<CliIo, 'cwd'>, file: string): Promise<{ path: string; text: string }> {
   const path = isAbsolute(file) ? file : resolve(io.cwd, file);
   try {
     return { path, text: await readFile(path, 'utf8') };
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new NotFoundError(`cannot read ${file}: no such file (${path})`);
     throw new UsageError(`cannot read ${file}: ${(code && READ_ERRORS[code]) ?? (error as Error).message}`);
   }
 }

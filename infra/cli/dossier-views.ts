@@ -3,7 +3,7 @@ import { formatBytes, formatTable, truncate } from './output.ts';
 
 /**
  * What the CLI shows of dossiers: plain functions from records to the JSON it prints (a
- * contract: DESIGN.md "Contracts", docs/cli.md) and to the lines a person reads.
+ * contract of this CLI: docs/cli.md, docs/architecture.md "Contracts others rely on") and to the lines a person reads.
  */
 
 /** An attachment's state for staff: the record's status, or `pending` when ingestion has not got to the file yet. */

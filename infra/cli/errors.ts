@@ -1,6 +1,6 @@
 import { CommanderError } from 'commander';
 import { ConfigurationError, DsAuthorizationError } from '#core/errors';
-import { ReviewerImportError } from '#core/rounds/errors';
+import { ReviewerImportError, RoundPastError } from '#core/rounds/errors';
 import { ClosingNotReadyError, RoundStepRefusedError } from '#core/rounds/run-round-step';
 import { InvalidCursorError } from '#adapters/dynamodb/dossier-repository';
 
@@ -14,6 +14,7 @@ export const EXIT_CODES = {
   unexpected: 1,
   /** The stack cannot be reached or is misconfigured: local stack not running, no credentials, no such stage, empty secret. */
   unreachable: 2,
+  /** No such dossier, round (never opened, no dossier) or reviewer, or an input file that does not exist. */
   notFound: 3,
   /** Bad command line: unknown command or option, bad value. */
   usage: 4,
@@ -21,7 +22,8 @@ export const EXIT_CODES = {
   partialFailure: 5,
   /**
    * Refused: the round is not in the phase the command needs (a step asked too early, a report of an open round, reviews
-   * imported into a round not reviewing), a selection not forced closed with reviews missing, a link for an inactive reviewer.
+   * imported into a round not reviewing), a selection not forced closed with reviews missing, a round opened after its period
+   * (not forced), a link for an inactive reviewer.
    */
   refused: 6,
 } as const;
@@ -32,12 +34,13 @@ Exit codes:
   0  ok
   1  unexpected error
   2  stack unreachable or bad configuration (local stack not running, AWS credentials, stage not found)
-  3  not found (no such dossier, empty round, round not opened)
-  4  invalid usage (unknown command or option, bad value, a reviewer file with wrong lines)
+  3  not found (no such dossier, empty round, round not opened, no such input file)
+  4  invalid usage (unknown command or option, bad value, a reviewer or review file with wrong lines)
   5  partial failure (some files or messages failed; the rest was done)
   6  refused: the round is not in the phase the command needs (a step asked too early, a report
      before the selection is closed), close-selection with reviews missing or before the deadline
-     (without --force), a link for an inactive reviewer; nothing was changed`;
+     (without --force), open of a round whose period has ended (without --force), a link for an
+     inactive reviewer; nothing was changed`;
 
 /** An error the CLI expects, with the exit code it means; its message is shown as is. */
 export class CliError extends Error {
@@ -110,6 +113,7 @@ export function explainError(error: unknown): ExplainedError {
   if (error instanceof ClosingNotReadyError) {
     return { exitCode: EXIT_CODES.refused, message: `refused: ${error.message}; --force closes it anyway` };
   }
+  if (error instanceof RoundPastError) return { exitCode: EXIT_CODES.refused, message: `refused: ${error.message} (--force)` };
   if (error instanceof RoundStepRefusedError) return { exitCode: EXIT_CODES.refused, message: `refused: ${error.message}` };
   if (error instanceof ConfigurationError || error instanceof DsAuthorizationError) {
     return { exitCode: EXIT_CODES.unreachable, message: error.message };

@@ -7,8 +7,8 @@ import { selectionReport } from '#core/rounds/selection-report';
 import { reportKeys } from '#adapters/s3/report-store';
 import { NotFoundError, RefusedError } from './errors.ts';
 import { examples, withConnection, type CommandContext } from './context.ts';
-import { plural, writeLines } from './output.ts';
-import { decisionTable, parseRoundId } from './rounds.ts';
+import { writeLines } from './output.ts';
+import { decisionTable, parseRoundId, pluralFr } from './rounds.ts';
 
 /**
  * The selection of a closed round. The report is built from the stored decisions and dossiers
@@ -70,14 +70,19 @@ export function registerReportCommand(program: Command, context: CommandContext)
     });
 }
 
-/** The headline (counts, posts against capacity) and the decisions table. */
+/**
+ * The headline (counts, posts against capacity) and the decisions table, in French for staff.
+ * It says how many dossiers were ranked and reviews counted, and plainly when none was.
+ */
 export function reportLines(round: RoundRecord, decisions: readonly DecisionRecord[], titles: ReadonlyMap<number, string> = new Map()): string[] {
-  const totals = selectionTotals(decisions, round.capacityPosts);
+  const t = selectionTotals(decisions, round.capacityPosts);
   const lines = [
-    `Round ${round.id}, selection closed ${round.selectionClosedAt ?? '-'}: ${plural(totals.dossiers, 'dossier')}, `
-    + `${totals.selected} selected (${totals.postsSelected} of ${plural(totals.capacityPosts, 'EIG post')}), `
-    + `${totals.waitlisted} waitlisted, ${totals.notSelected} not selected`,
+    `Session ${round.id}, sélection close le ${round.selectionClosedAt ?? '-'} : ${pluralFr(t.dossiers, 'dossier', 'dossiers')}, `
+    + `${pluralFr(t.ranked, 'classé', 'classés')} (${pluralFr(t.countedReviews, 'évaluation comptée', 'évaluations comptées')}), `
+    + `${pluralFr(t.selected, 'sélectionné', 'sélectionnés')} (${t.postsSelected} ${t.postsSelected > 1 ? 'postes EIG' : 'poste EIG'} sur ${t.capacityPosts}), `
+    + `${t.waitlisted} en liste d'attente, ${pluralFr(t.notSelected, 'non sélectionné', 'non sélectionnés')}`,
   ];
+  if (t.dossiers > 0 && t.countedReviews === 0) lines.push("Aucune évaluation n'a été comptée : aucun dossier n'a été classé ni sélectionné.");
   if (decisions.length > 0) lines.push('', ...decisionTable(decisions, titles));
   return lines;
 }

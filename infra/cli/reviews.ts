@@ -7,7 +7,7 @@ import { readCsv, readInputFile } from './csv.ts';
 import { NotFoundError, PartialFailureError, RefusedError, UsageError } from './errors.ts';
 import { examples, withConnection, type CommandContext } from './context.ts';
 import { formatTable, plural, writeJson, writeLines } from './output.ts';
-import { parseRoundId, staffActor } from './rounds.ts';
+import { PHASE_LABELS, parseRoundId, pluralFr, staffActor } from './rounds.ts';
 
 /**
  * Where the reviews of a round stand: one line per assignment (dossier × reviewer), with the
@@ -141,17 +141,18 @@ CSV example (criteria of the default configuration):
     });
 }
 
-/** `reviews import: 5 rows read from f.csv for round 2026-03: 5 written (3 new, 1 replacing a draft, 1 replacing a submitted review), ...`. */
+/** `reviews import : 5 lignes lues dans f.csv pour la session 2026-03 : 5 écrites (3 nouvelles, ...)`: for staff, in French. */
 export function describeReviewImport(file: string, result: ImportReviewsResult): string {
-  const verb = result.dryRun ? 'to write' : 'written';
-  const head = `reviews import${result.dryRun ? ' (dry run: nothing written, no mail sent)' : ''}: ${plural(result.rows, 'row')} read from ${file} `
-    + `for round ${result.roundId}: ${result.written} ${verb} (${result.newReviews} new, ${result.replacedDrafts} replacing a draft, `
-    + `${result.replacedSubmitted} replacing a submitted review)`;
-  const conflicts = result.conflictsDeclared === 0 ? '' : `, ${plural(result.conflictsDeclared, 'conflict')} declared`
-    + (result.dryRun ? '' : ` (${plural(result.replacementsAssigned, 'replacement')} assigned, ${plural(result.mailsSent, 'mail')} sent)`);
-  return `${head}${conflicts}${result.notWritten > 0 ? `, ${result.notWritten} not written` : ''}`;
+  const verb = result.dryRun ? 'à écrire' : result.written > 1 ? 'écrites' : 'écrite';
+  const head = `reviews import${result.dryRun ? " (simulation : rien n'est écrit, aucun mail envoyé)" : ''} : `
+    + `${pluralFr(result.rows, 'ligne lue', 'lignes lues')} dans ${file} pour la session ${result.roundId} : ${result.written} ${verb} `
+    + `(${pluralFr(result.newReviews, 'nouvelle', 'nouvelles')}, ${result.replacedDrafts} remplaçant un brouillon, `
+    + `${result.replacedSubmitted} remplaçant une évaluation envoyée)`;
+  const conflicts = result.conflictsDeclared === 0 ? '' : `, ${pluralFr(result.conflictsDeclared, "lien d'intérêt déclaré", "liens d'intérêt déclarés")}`
+    + (result.dryRun ? '' : ` (${pluralFr(result.replacementsAssigned, 'remplaçant affecté', 'remplaçants affectés')}, `
+      + `${pluralFr(result.mailsSent, 'mail envoyé', 'mails envoyés')})`);
+  return `${head}${conflicts}${result.notWritten > 0 ? `, ${result.notWritten} non ${result.notWritten > 1 ? 'écrites' : 'écrite'}` : ''}`;
 }
-
 
 const pairKey = (dossierNumber: number, reviewerId: string) => `${dossierNumber}:${reviewerId}`;
 
@@ -196,29 +197,38 @@ export function reviewTable(round: Pick<RoundRecord, 'criteria'>, views: readonl
   return formatTable(
     [
       { header: 'DOSSIER', align: 'right' },
-      { header: 'REVIEWER' },
+      { header: 'ÉVALUATEUR' },
       ...round.criteria.map((criterion) => ({ header: criterion.id.toUpperCase(), align: 'right' as const })),
-      { header: 'MEAN', align: 'right' },
-      { header: 'STATE' },
-      { header: 'SUBMITTED' },
+      { header: 'MOYENNE', align: 'right' },
+      { header: 'ÉTAT' },
+      { header: 'ENVOYÉE LE' },
     ],
     views.map((view) => [
       String(view.dossierNumber),
-      view.reviewerEmail ?? `(unknown reviewer ${view.reviewerId.slice(0, 8)})`,
+      view.reviewerEmail ?? `(évaluateur inconnu ${view.reviewerId.slice(0, 8)})`,
       ...round.criteria.map((criterion) => (view.scores[criterion.id] === undefined ? '-' : String(view.scores[criterion.id]))),
-      view.weightedMean === null ? '-' : view.weightedMean.toFixed(2),
-      view.state === 'submitted' && !view.counted ? 'submitted (not counted: a criterion unscored)' : view.state,
+      view.weightedMean === null ? '-' : view.weightedMean.toFixed(2).replace('.', ','),
+      view.state === 'submitted' && !view.counted ? 'envoyée (non comptée : un critère sans note)' : STATE_LABELS[view.state],
       view.submittedAt ?? '-',
     ]),
   );
 }
 
+/** The states as staff read them (the codes stay in --json). */
+export const STATE_LABELS: Readonly<Record<ReviewState, string>> = {
+  to_do: 'à faire', draft: 'brouillon', submitted: 'envoyée', conflict: "lien d'intérêt",
+};
+
 export function describeReviews(round: Pick<RoundRecord, 'id' | 'status' | 'reviewDeadline'>, views: readonly ReviewView[]): string {
   const count = (state: ReviewState) => views.filter((view) => view.state === state).length;
-  const deadline = round.reviewDeadline ? `, due ${round.reviewDeadline}` : '';
+  const deadline = round.reviewDeadline ? `, date limite ${round.reviewDeadline}` : '';
+  const phase = PHASE_LABELS[round.status];
   if (views.length === 0) {
-    return `round ${round.id} (${round.status}): no assignment yet${round.status === 'open' ? ' (they are made when submissions close)' : ''}`;
+    return `session ${round.id} (${phase}) : aucune affectation${round.status === 'open' ? ' (elles sont faites à la clôture des dépôts)' : ''}`;
   }
-  return `round ${round.id} (${round.status}${deadline}): ${plural(views.length, 'assignment')}: ${count('submitted')} submitted `
-    + `(${views.filter((view) => view.counted).length} counted), ${count('conflict')} conflict, ${count('draft')} draft, ${count('to_do')} to do`;
+  const counted = views.filter((view) => view.counted).length;
+  return `session ${round.id} (${phase}${deadline}) : ${pluralFr(views.length, 'affectation', 'affectations')} : `
+    + `${pluralFr(count('submitted'), 'envoyée', 'envoyées')} (${pluralFr(counted, 'comptée', 'comptées')}), `
+    + `${pluralFr(count('conflict'), "lien d'intérêt", "liens d'intérêt")}, ${pluralFr(count('draft'), 'brouillon', 'brouillons')}, `
+    + `${count('to_do')} à faire`;
 }

@@ -7,9 +7,10 @@ import {
 } from '#core/rounds/model';
 import type { Mailer } from '#core/rounds/ports';
 import { reviewProgress, type MissingReviews, type Reassignment, type ReviewerProgress } from '#core/rounds/review-progress';
-import { runRoundStep, type RoundStepResult } from '#core/rounds/run-round-step';
+import { RoundStepRefusedError, runRoundStep, type RoundStepResult } from '#core/rounds/run-round-step';
 import { RoundIdSchema } from '#schemas/rounds';
 import { NotFoundError, PartialFailureError } from './errors.ts';
+import { OUTCOME_LABELS } from '#core/rounds/selection-report';
 import { examples, withConnection, type CommandContext } from './context.ts';
 import { dossierTable, type DossierSummaryView } from './dossier-views.ts';
 import { collectPages, listDossiers, summarize } from './dossiers.ts';
@@ -80,7 +81,8 @@ const STEP_HELP: Record<RoundStep, StepDescription> = {
     summary: 'open a round: create its record with the capacity, reviewers per dossier and criteria of the configuration',
     description: 'open a round: create its record (phase open) with the capacity in EIG posts, reviewers per dossier and criteria of '
       + 'schemas/rounds-config.json, copied so that later edits do not change it. Default round: the current one (Paris time). '
-      + 'Refused (exit 6) while another round is still open. Opening a round that exists changes nothing (exit 0).',
+      + 'Refused (exit 6) while another round is still open, and for a round whose period has ended (2026-03 in December 2026: '
+      + 'dossiers deposited now belong to the current round) unless --force. Opening a round that exists changes nothing (exit 0).',
     examples: ['ds-selection rounds open --dry-run', 'ds-selection rounds open --round 2026-03', 'ds-selection --stage prod rounds open --json'],
   },
   'close-submissions': {
@@ -189,6 +191,9 @@ function registerStepCommand(rounds: Command, context: CommandContext, step: Rou
   if (step === 'close-selection') {
     stepCommand.option('--force', 'close even though reviews are missing or the review deadline has not passed (audited as forced)');
   }
+  if (step === 'open') {
+    stepCommand.option('--force', 'open a round whose period (its two months, Paris time) has ended (audited as forced)');
+  }
   stepCommand
     .option('--json', `print the result { step, roundId, dryRun, changed, status, summary, plan?, ${step === 'close-selection' ? 'missingReviews?, ' : ''}rounds? }`)
     .addHelpText('after', examples(...help.examples))
@@ -210,6 +215,12 @@ function registerStepCommand(rounds: Command, context: CommandContext, step: Rou
         let result: RoundStepResult;
         try {
           result = await runRoundStep(request, deps);
+        } catch (error) {
+          // A round named on the command line that was never opened is "not found" (exit 3), as for report and reviews.
+          if (error instanceof RoundStepRefusedError && error.reason === 'no_round' && options.round) {
+            throw new NotFoundError(`round ${options.round} has not been opened${step === 'open' ? '' : ` (ds-selection rounds open --round ${options.round})`}`);
+          }
+          throw error;
         } finally {
           progress.finish();
         }
@@ -310,26 +321,26 @@ export function namedProgress(progress: ReturnType<typeof reviewProgress>, revie
 }
 
 export function reviewProgressLines(progress: ReviewProgressView): string[] {
-  if (progress.reviewers.length === 0) return ['', 'Review progress: no reviewer assigned'];
+  if (progress.reviewers.length === 0) return ['', 'Avancement des évaluations : aucun évaluateur affecté'];
   const lines = [
     '',
-    `Review progress: ${plural(progress.reviewers.length, 'reviewer')}`,
+    `Avancement des évaluations : ${pluralFr(progress.reviewers.length, 'évaluateur', 'évaluateurs')}`,
     ...formatTable(
       [
-        { header: 'REVIEWER' }, { header: 'NAME' }, { header: 'TO DO', align: 'right' }, { header: 'DRAFT', align: 'right' },
-        { header: 'SUBMITTED', align: 'right' }, { header: 'CONFLICTS', align: 'right' }, { header: 'REPLACEMENTS', align: 'right' },
+        { header: 'ÉVALUATEUR' }, { header: 'NOM' }, { header: 'À FAIRE', align: 'right' }, { header: 'BROUILLONS', align: 'right' },
+        { header: 'ENVOYÉES', align: 'right' }, { header: "LIENS D'INTÉRÊT", align: 'right' }, { header: 'REMPLACEMENTS', align: 'right' },
       ],
       progress.reviewers.map((r) => [
-        r.email ?? `(unknown reviewer ${r.reviewerId.slice(0, 8)})`, truncate(r.name ?? '-', 30), String(r.toDo), String(r.draft),
+        r.email ?? `(évaluateur inconnu ${r.reviewerId.slice(0, 8)})`, truncate(r.name ?? '-', 30), String(r.toDo), String(r.draft),
         String(r.submitted), String(r.conflictsDeclared), String(r.replacementsReceived),
       ]),
     ).map((line) => `  ${line}`),
   ];
   if (progress.reassignments.length > 0) {
-    const who = (email: string | null, id: string) => email ?? `(unknown reviewer ${id.slice(0, 8)})`;
-    lines.push('', `Reassigned after a conflict of interest: ${plural(progress.reassignments.length, 'dossier')}`);
-    lines.push(...progress.reassignments.map((r) => `  dossier ${r.dossierNumber}: ${who(r.withdrawnReviewerEmail, r.withdrawnReviewerId)} → `
-      + `${r.replacementReviewerId ? who(r.replacementReviewerEmail, r.replacementReviewerId) : 'no eligible reviewer'}`));
+    const who = (email: string | null, id: string) => email ?? `(évaluateur inconnu ${id.slice(0, 8)})`;
+    lines.push('', `Réaffectés après un lien d'intérêt déclaré : ${pluralFr(progress.reassignments.length, 'dossier', 'dossiers')}`);
+    lines.push(...progress.reassignments.map((r) => `  dossier ${r.dossierNumber} : ${who(r.withdrawnReviewerEmail, r.withdrawnReviewerId)} → `
+      + `${r.replacementReviewerId ? who(r.replacementReviewerEmail, r.replacementReviewerId) : 'aucun évaluateur disponible'}`));
   }
   return lines;
 }
@@ -353,29 +364,88 @@ function previousPhase(status: RoundStatus): RoundStatus | 'none' {
   return ROUND_STATUSES.find((candidate) => ROUND_PHASES[candidate].next === status) ?? 'none';
 }
 
-/** `mailsAlreadySent` → `mails already sent`. */
+/** `mailsAlreadySent` → `mails already sent`: for a summary key with no French label yet. */
 export function humanize(key: string): string {
   return key.replace(/([a-z0-9])([A-Z])/g, '$1 $2').toLowerCase();
 }
 
+/** `1 dossier`, `0 dossier`, `3 dossiers`: in French the plural starts at 2. */
+export function pluralFr(count: number, one: string, many: string): string {
+  return `${count} ${count > 1 ? many : one}`;
+}
+
+/** The phases as staff read them (the codes stay in --json). */
+export const PHASE_LABELS: Readonly<Record<RoundStatus | 'none', string>> = {
+  none: 'aucune', open: 'ouverte', reviewing: 'en évaluation', closed: 'close',
+};
+
+/** The summary keys of the four steps (functions/core/rounds), as staff read them. */
+const SUMMARY_LABELS: Readonly<Record<string, string>> = {
+  capacityPosts: 'capacité (postes EIG)',
+  reviewersPerDossier: 'évaluateurs par dossier',
+  criteria: 'critères',
+  forced: 'forcé',
+  dossiers: 'dossiers',
+  roundDossiers: 'dossiers de la session',
+  reviewableDossiers: 'dossiers évaluables',
+  eligibleReviewers: 'évaluateurs disponibles',
+  assignmentsWritten: 'affectations écrites',
+  assignmentsKept: 'affectations conservées',
+  shortfalls: "dossiers sans assez d'évaluateurs",
+  reviewDeadline: 'date limite',
+  reviews: 'évaluations enregistrées',
+  conflictsDeclared: "liens d'intérêt déclarés",
+  reviewsMissing: 'évaluations manquantes',
+  dossiersMissingReviews: 'dossiers incomplets',
+  deadlinePassed: 'date limite passée',
+  closingRefused: 'clôture refusée',
+  postsSelected: 'postes attribués',
+  ranked: 'dossiers classés',
+  selected: 'sélectionnés',
+  waitlisted: "liste d'attente",
+  notSelected: 'non sélectionnés',
+  countedReviews: 'évaluations comptées',
+  rounds: 'sessions',
+  reviewersToRemind: 'évaluateurs à relancer',
+  unfinishedReviews: 'évaluations non envoyées',
+  reviewersUnreachable: 'évaluateurs injoignables',
+  reminderDay: 'jour de relance',
+  mailsSent: 'mails envoyés',
+  mailsAlreadySent: 'mails déjà envoyés',
+  mailFailures: 'mails en échec',
+};
+
+const VALUE_LABELS: Readonly<Record<string, string>> = {
+  reviews_missing: 'évaluations manquantes', before_deadline: 'avant la date limite',
+};
+
+function summaryValue(value: unknown): string {
+  if (value === null || value === undefined) return '-';
+  if (typeof value === 'boolean') return value ? 'oui' : 'non';
+  return VALUE_LABELS[String(value)] ?? String(value);
+}
+
+const LABEL_WIDTH = 34;
+
 /**
- * What a step did (or, dry, would do), for a person: the round and its phase, the step's counts,
- * and for a dry run the plan (assignments by reviewer email when known, shortfalls, decisions).
+ * What a step did (or, dry, would do), for staff, in French: the round and its phase, the step's
+ * counts, and for a dry run the plan (assignments by reviewer email when known, shortfalls,
+ * decisions). The codes (summary keys, phases, outcomes) are in --json.
  */
 export function stepResultLines(result: RoundStepResult, reviewerEmails: ReadonlyMap<string, string> = new Map()): string[] {
-  const where = result.roundId ? `round ${result.roundId}` : `${plural(result.rounds?.length ?? 0, 'reviewing round')}`;
-  const lines = [`${result.step} ${where}${result.dryRun ? ' (dry run: nothing written, no mail sent)' : ''}`];
+  const where = result.roundId ? `session ${result.roundId}` : pluralFr(result.rounds?.length ?? 0, 'session en évaluation', 'sessions en évaluation');
+  const lines = [`${result.step} : ${where}${result.dryRun ? " (simulation : rien n'est écrit, aucun mail envoyé)" : ''}`];
   if (result.roundId) {
     let phase: string;
-    if (result.changed && result.status) phase = `${previousPhase(result.status)} → ${result.status}`;
+    if (result.changed && result.status) phase = `${PHASE_LABELS[previousPhase(result.status)]} → ${PHASE_LABELS[result.status]}`;
     else if (result.dryRun && result.plan?.round && result.plan.round.status !== result.status) {
-      phase = `${result.status ?? 'none'} → ${result.plan.round.status} (planned)`;
-    } else phase = `${result.status ?? '-'} (unchanged${result.summary.already === true ? ': done already' : ''})`;
-    lines.push(`  ${'phase'.padEnd(24)}${phase}`);
+      phase = `${PHASE_LABELS[result.status ?? 'none']} → ${PHASE_LABELS[result.plan.round.status]} (prévu)`;
+    } else phase = `${result.status ? PHASE_LABELS[result.status] : '-'} (inchangée${result.summary.already === true ? ' : étape déjà faite' : ''})`;
+    lines.push(`  ${'phase'.padEnd(LABEL_WIDTH)}${phase}`);
   }
   for (const [key, value] of Object.entries(result.summary)) {
     if (key === 'already') continue;
-    lines.push(`  ${humanize(key).padEnd(24)}${value === null ? '-' : String(value)}`);
+    lines.push(`  ${(SUMMARY_LABELS[key] ?? humanize(key)).padEnd(LABEL_WIDTH)}${summaryValue(value)}`);
   }
   const plan = result.plan;
   if (plan) {
@@ -383,23 +453,23 @@ export function stepResultLines(result: RoundStepResult, reviewerEmails: Readonl
       const label = (reviewerId: string) => reviewerEmails.get(reviewerId) ?? reviewerId;
       const entries = Object.entries(plan.assignments).sort(([a], [b]) => label(a).localeCompare(label(b)));
       const pairs = entries.reduce((sum, [, numbers]) => sum + numbers.length, 0);
-      lines.push('', `Assignments to write: ${plural(pairs, 'assignment')} for ${plural(entries.length, 'reviewer')}`);
+      lines.push('', `Affectations à écrire : ${pluralFr(pairs, 'affectation', 'affectations')} pour ${pluralFr(entries.length, 'évaluateur', 'évaluateurs')}`);
       const table = formatTable(
-        [{ header: 'REVIEWER' }, { header: 'DOSSIERS', align: 'right' }, { header: 'NUMBERS' }],
+        [{ header: 'ÉVALUATEUR' }, { header: 'DOSSIERS', align: 'right' }, { header: 'NUMÉROS' }],
         entries.map(([reviewerId, numbers]) => [label(reviewerId), String(numbers.length), numbers.join(' ')]),
       );
       if (entries.length > 0) lines.push(...table.map((line) => `  ${line}`));
     }
     if (plan.shortfalls && plan.shortfalls.length > 0) {
-      lines.push('', `Shortfalls: ${plural(plan.shortfalls.length, 'dossier')} without enough eligible reviewers`);
-      lines.push(...plan.shortfalls.map((shortfall) => `  dossier ${shortfall.dossierNumber}: ${shortfall.assigned} of ${shortfall.wanted} reviewers`));
+      lines.push('', `Dossiers sans assez d'évaluateurs disponibles : ${plan.shortfalls.length}`);
+      lines.push(...plan.shortfalls.map((shortfall) => `  dossier ${shortfall.dossierNumber} : ${shortfall.assigned} évaluateur(s) sur ${shortfall.wanted}`));
     }
     if (plan.missingReviews && plan.missingReviews.length > 0) lines.push('', ...missingReviewLines(plan.missingReviews, reviewerEmails));
     if (plan.decisions) {
-      lines.push('', `Decisions: ${plural(plan.decisions.length, 'dossier')}`);
+      lines.push('', `Décisions : ${pluralFr(plan.decisions.length, 'dossier', 'dossiers')}`);
       if (plan.decisions.length > 0) lines.push(...decisionTable(plan.decisions).map((line) => `  ${line}`));
     }
-    lines.push('', `Mails to send: ${plan.mails}`);
+    lines.push('', `Mails à envoyer : ${plan.mails}`);
   }
   if (!plan && result.missingReviews && result.missingReviews.length > 0) lines.push('', ...missingReviewLines(result.missingReviews, reviewerEmails));
   for (const sub of result.rounds ?? []) lines.push('', ...stepResultLines(sub, reviewerEmails));
@@ -411,9 +481,9 @@ export function missingReviewLines(missing: readonly MissingReviews[], reviewerE
   const count = missing.reduce((sum, m) => sum + m.reviewerIds.length, 0);
   const label = (reviewerId: string) => reviewerEmails.get(reviewerId) ?? reviewerId;
   return [
-    `Missing reviews: ${count} on ${plural(missing.length, 'dossier')} (not submitted; drafts included)`,
+    `Évaluations manquantes : ${count} sur ${pluralFr(missing.length, 'dossier', 'dossiers')} (non envoyées, brouillons compris)`,
     ...formatTable(
-      [{ header: 'DOSSIER', align: 'right' }, { header: 'REVIEWERS' }],
+      [{ header: 'DOSSIER', align: 'right' }, { header: 'ÉVALUATEURS' }],
       missing.map((m) => [String(m.dossierNumber), m.reviewerIds.map(label).join(' ')]),
     ).map((line) => `  ${line}`),
   ];
@@ -425,24 +495,24 @@ export function decisionTable(decisions: readonly DecisionRecord[], titles: Read
   const withTitles = titles.size > 0;
   return formatTable(
     [
-      { header: 'RANK', align: 'right' },
+      { header: 'RANG', align: 'right' },
       { header: 'DOSSIER', align: 'right' },
-      { header: 'OUTCOME' },
+      { header: 'DÉCISION' },
       { header: 'SCORE', align: 'right' },
-      { header: 'REVIEWS', align: 'right' },
-      { header: 'POSTS', align: 'right' },
-      ...(withTitles ? [{ header: 'TITLE' }] : []),
-      { header: 'REASON' },
+      { header: 'ÉVALUATIONS', align: 'right' },
+      { header: 'POSTES', align: 'right' },
+      ...(withTitles ? [{ header: 'TITRE' }] : []),
+      { header: 'MOTIF' },
     ],
     ordered.map((decision) => [
       decision.rank === null ? '-' : String(decision.rank),
       String(decision.dossierNumber),
-      decision.outcome,
-      decision.score === null ? '-' : decision.score.toFixed(2),
+      OUTCOME_LABELS[decision.outcome],
+      decision.score === null ? '-' : decision.score.toFixed(2).replace('.', ','),
       String(decision.reviewCount),
       String(decision.eigPostsRequested),
       ...(withTitles ? [truncate(titles.get(decision.dossierNumber) ?? '-', 40)] : []),
-      truncate(decision.reason, 60),
+      truncate(decision.reason, 100),
     ]),
   );
 }

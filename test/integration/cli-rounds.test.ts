@@ -11,6 +11,7 @@ import { DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-d
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { DossierRecord } from '#core/dossier';
+import { roundOf } from '#core/round';
 import { verifyReviewToken } from '#core/rounds/review-links';
 import type { ReviewRecord } from '#core/rounds/model';
 import { DynamoDossierRepository } from '#adapters/dynamodb/dossier-repository';
@@ -194,31 +195,45 @@ describe('reviewers', () => {
 });
 
 describe(`round ${ROUND}, from open to report`, () => {
+  it(`open of ${ROUND}, whose period has ended, is refused (exit 6), naming the current round; nothing written`, async () => {
+    for (const argv of [['rounds', 'open', '--round', ROUND], ['rounds', 'open', '--round', ROUND, '--dry-run']]) {
+      const { code, stdout, stderr } = await cli(...argv);
+      expect(code).toBe(6);
+      expect(stdout).toBe('');
+      expect(stderr).toMatch(new RegExp(`^ds-selection: refused: round ${ROUND} is past: its period \\(March and April 2026\\) ended on 30 April 2026\\. `
+        + `The current round is ${roundOf(new Date().toISOString())} \\(today is \\d{4}-\\d\\d-\\d\\d in Paris\\): open that one \\(the default, without a round\\), `
+        + `or force to open ${ROUND} anyway \\(--force\\)\n$`));
+    }
+    expect(await rounds.getRound(ROUND)).toBeUndefined();
+    expect(await rounds.listAudit(ROUND)).toEqual([]);
+  });
+
   it('open --dry-run prints the plan and writes nothing', async () => {
-    const result = await cliJson('rounds', 'open', '--round', ROUND, '--dry-run');
+    const result = await cliJson('rounds', 'open', '--round', ROUND, '--force', '--dry-run');
     expect(result).toMatchObject({ step: 'open', roundId: ROUND, dryRun: true, changed: false, status: null });
     expect(result.plan.round).toMatchObject({ id: ROUND, status: 'open', capacityPosts: ROUNDS_CONFIG.capacityPosts });
     expect(await rounds.getRound(ROUND)).toBeUndefined();
     expect(await rounds.listAudit(ROUND)).toEqual([]);
 
-    const { code, stdout } = await cli('rounds', 'open', '--round', ROUND, '--dry-run');
+    const { code, stdout } = await cli('rounds', 'open', '--round', ROUND, '--force', '--dry-run');
     expect(code).toBe(0);
-    expect(stdout).toContain(`open round ${ROUND} (dry run: nothing written, no mail sent)`);
-    expect(stdout).toMatch(/phase +none → open \(planned\)/);
+    expect(stdout).toContain(`open : session ${ROUND} (simulation : rien n'est écrit, aucun mail envoyé)`);
+    expect(stdout).toMatch(/phase +aucune → ouverte \(prévu\)/);
+    expect(stdout).toMatch(/forcé +oui/);
   });
 
   it('open creates the round with the configuration, audited with the staff member as actor', async () => {
-    const { code, stdout, stderr } = await cli('rounds', 'open', '--round', ROUND);
+    const { code, stdout, stderr } = await cli('rounds', 'open', '--round', ROUND, '--force');
     expect(code, stderr).toBe(0);
-    expect(stdout).toMatch(/^open round 2026-03\n {2}phase +none → open\n/);
+    expect(stdout).toMatch(/^open : session 2026-03\n {2}phase +aucune → ouverte\n/);
     expect(await rounds.getRound(ROUND)).toMatchObject({ status: 'open', capacityPosts: ROUNDS_CONFIG.capacityPosts, reviewersPerDossier: 2 });
-    expect(await rounds.listAudit(ROUND)).toEqual([expect.objectContaining({ step: 'open', actor: ACTOR })]);
+    expect(await rounds.listAudit(ROUND)).toEqual([expect.objectContaining({ step: 'open', actor: ACTOR, summary: expect.objectContaining({ forced: true }) })]);
   });
 
   it('open again changes nothing and exits 0', async () => {
     const result = await cliJson('rounds', 'open', '--round', ROUND);
     expect(result).toMatchObject({ changed: false, status: 'open', summary: { already: true } });
-    expect((await cli('rounds', 'open', '--round', ROUND)).stdout).toMatch(/phase +open \(unchanged: done already\)/);
+    expect((await cli('rounds', 'open', '--round', ROUND)).stdout).toMatch(/phase +ouverte \(inchangée : étape déjà faite\)/);
   });
 
   it('rounds list and show give the phase', async () => {
@@ -237,8 +252,8 @@ describe(`round ${ROUND}, from open to report`, () => {
     expect(stdout).toBe('');
     expect(stderr).toBe(`ds-selection: refused: round ${ROUND} is open: close-selection applies to a round that is reviewing\n`);
     expect((await rounds.getRound(ROUND))?.status).toBe('open');
-    // A round that does not exist is refused too; so is a report of a round not closed.
-    expect((await cli('rounds', 'remind', '--round', '2026-07')).code).toBe(6);
+    // A report of a round not closed is refused; a round never opened is not found (3), for a step as for a report.
+    expect((await cli('rounds', 'remind', '--round', '2026-07')).code).toBe(3);
     expect((await cli('report', '--round', ROUND)).code).toBe(6);
     expect((await cli('report', '--round', '2026-07')).code).toBe(3);
   });
@@ -250,7 +265,7 @@ describe(`round ${ROUND}, from open to report`, () => {
     expect(result.plan.assignments).toEqual({ [id('alice')]: [2002, 2003], [id('bob')]: [2001, 2002, 2003], [id('carole')]: [2001] });
     const { stdout } = await cli('rounds', 'close-submissions', '--round', ROUND, '--dry-run');
     expect(stdout).toMatch(new RegExp(`${REVIEWERS.carole.replace(/\./g, '\\.')} +1 +2001`));
-    expect(stdout).toContain('Mails to send: 3');
+    expect(stdout).toContain('Mails à envoyer : 3');
     expect(await ses.mails()).toEqual([]);
     expect(await rounds.listAssignments(ROUND)).toEqual([]);
   });
@@ -273,8 +288,8 @@ describe(`round ${ROUND}, from open to report`, () => {
   it('close-submissions again sends nothing more and exits 0', async () => {
     const { code, stdout } = await cli('rounds', 'close-submissions', '--round', ROUND);
     expect(code).toBe(0);
-    expect(stdout).toMatch(/phase +reviewing \(unchanged: done already\)/);
-    expect(stdout).toMatch(/mails already sent +3/);
+    expect(stdout).toMatch(/phase +en évaluation \(inchangée : étape déjà faite\)/);
+    expect(stdout).toMatch(/mails déjà envoyés +3/);
     expect(await ses.mails()).toHaveLength(3);
   });
 
@@ -305,10 +320,10 @@ describe(`round ${ROUND}, from open to report`, () => {
 
     const { code, stdout, stderr } = await cli('reviews', 'list', '--round', ROUND);
     expect(code).toBe(0);
-    expect(stdout.split('\n')[0]).toMatch(/^DOSSIER {2}REVIEWER +IMPACT {2}FAISABILITE {2}ENGAGEMENT {2}NUMERIQUE {2}MEAN {2}STATE +SUBMITTED$/);
+    expect(stdout.split('\n')[0]).toMatch(/^DOSSIER {2}ÉVALUATEUR +IMPACT {2}FAISABILITE {2}ENGAGEMENT {2}NUMERIQUE {2}MOYENNE {2}ÉTAT +ENVOYÉE LE$/);
     expect(stdout).not.toContain('Avis de');
-    expect(stdout).toMatch(/ 2003 {2}bob\.durand@example\.fr +4 +- +- +- +- {2}draft +-\n/);
-    expect(stderr).toMatch(/^round 2026-03 \(reviewing, due \S+\): 6 assignments: 4 submitted \(4 counted\), 1 conflict, 1 draft, 0 to do\n$/);
+    expect(stdout).toMatch(/ 2003 {2}bob\.durand@example\.fr +4 +- +- +- +- {2}brouillon +-\n/);
+    expect(stderr).toMatch(/^session 2026-03 \(en évaluation, date limite \S+\) : 6 affectations : 4 envoyées \(4 comptées\), 1 lien d'intérêt, 1 brouillon, 0 à faire\n$/);
   });
 
   it('rounds show: the review progress of each reviewer, and the dossiers reassigned after a conflict', async () => {
@@ -323,10 +338,10 @@ describe(`round ${ROUND}, from open to report`, () => {
       dossierNumber: 2002, withdrawnReviewerId: id('alice'), withdrawnReviewerEmail: REVIEWERS.alice, replacementReviewerId: null, replacementReviewerEmail: null,
     }]);
     const { stdout } = await cli('rounds', 'show', ROUND);
-    expect(stdout).toContain('Review progress: 3 reviewers');
-    expect(stdout).toMatch(/ {2}REVIEWER +NAME +TO DO {2}DRAFT {2}SUBMITTED {2}CONFLICTS {2}REPLACEMENTS\n/);
+    expect(stdout).toContain('Avancement des évaluations : 3 évaluateurs');
+    expect(stdout).toMatch(/ {2}ÉVALUATEUR +NOM +À FAIRE {2}BROUILLONS {2}ENVOYÉES {2}LIENS D'INTÉRÊT {2}REMPLACEMENTS\n/);
     expect(stdout).toMatch(/ {2}bob\.durand@example\.fr +Bob Durand +0 +1 +2 +0 +0\n/);
-    expect(stdout).toContain(`Reassigned after a conflict of interest: 1 dossier\n  dossier 2002: ${REVIEWERS.alice} → no eligible reviewer\n`);
+    expect(stdout).toContain(`Réaffectés après un lien d'intérêt déclaré : 1 dossier\n  dossier 2002 : ${REVIEWERS.alice} → aucun évaluateur disponible\n`);
   });
 
   it('remind with SES down: the mail fails, exit 5; run again, it is sent once', async () => {
@@ -334,7 +349,7 @@ describe(`round ${ROUND}, from open to report`, () => {
     try {
       const { code, stdout, stderr } = await cli('rounds', 'remind', '--round', ROUND);
       expect(code).toBe(5);
-      expect(stdout).toMatch(/mail failures +1/);
+      expect(stdout).toMatch(/mails en échec +1/);
       expect(stderr).toContain('remind: 1 mail not sent (SES refused or failed them); run the step again: it sends only those');
     } finally {
       await writeStackFile(ses.endpoint);
@@ -382,10 +397,10 @@ describe(`round ${ROUND}, from open to report`, () => {
   it('close-selection --dry-run shows the decisions it would write and the reviews missing', async () => {
     const { code, stdout } = await cli('rounds', 'close-selection', '--round', ROUND, '--dry-run');
     expect(code).toBe(0);
-    expect(stdout).toMatch(/phase +reviewing → closed \(planned\)/);
-    expect(stdout).toMatch(/closing refused +reviews_missing/);
-    expect(stdout).toContain(`Missing reviews: 1 on 1 dossier (not submitted; drafts included)\n  DOSSIER  REVIEWERS\n     2003  ${REVIEWERS.bob}\n`);
-    expect(stdout).toMatch(/^ +RANK {2}DOSSIER {2}OUTCOME +SCORE {2}REVIEWS {2}POSTS {2}REASON$/m);
+    expect(stdout).toMatch(/phase +en évaluation → close \(prévu\)/);
+    expect(stdout).toMatch(/clôture refusée +évaluations manquantes/);
+    expect(stdout).toContain(`Évaluations manquantes : 1 sur 1 dossier (non envoyées, brouillons compris)\n  DOSSIER  ÉVALUATEURS\n     2003  ${REVIEWERS.bob}\n`);
+    expect(stdout).toMatch(/^ +RANG {2}DOSSIER {2}DÉCISION +SCORE {2}ÉVALUATIONS {2}POSTES {2}MOTIF$/m);
     expect(await rounds.listDecisions(ROUND)).toEqual([]);
   });
 
@@ -447,7 +462,7 @@ describe(`round ${ROUND}, from open to report`, () => {
 
     const { code, stdout, stderr } = await cli('reviews', 'import', 'scores.csv', '--round', ROUND);
     expect(code, stderr).toBe(0);
-    expect(stdout).toBe(`reviews import: 2 rows read from scores.csv for round ${ROUND}: 2 written (0 new, 1 replacing a draft, 1 replacing a submitted review)\n`);
+    expect(stdout).toBe(`reviews import : 2 lignes lues dans scores.csv pour la session ${ROUND} : 2 écrites (0 nouvelle, 1 remplaçant un brouillon, 1 remplaçant une évaluation envoyée)\n`);
     const list = await cliJson('reviews', 'list', '--round', ROUND);
     expect(list.find((line: any) => line.dossierNumber === 2003 && line.reviewerId === id('bob'))).toMatchObject({
       state: 'submitted', counted: true, weightedMean: 2, scores: Object.fromEntries(ROUNDS_CONFIG.criteria.map((c) => [c.id, 2])),
@@ -485,12 +500,12 @@ describe(`round ${ROUND}, from open to report`, () => {
     const { code, stdout, stderr } = await cli('report', '--round', ROUND);
     expect(code).toBe(0);
     const lines = stdout.trimEnd().split('\n');
-    expect(lines[0]).toMatch(/^Round 2026-03, selection closed \S+: 3 dossiers, 2 selected \(5 of 12 EIG posts\), 0 waitlisted, 1 not selected$/);
-    expect(lines[2]).toMatch(/^RANK {2}DOSSIER {2}OUTCOME +SCORE {2}REVIEWS {2}POSTS {2}TITLE +REASON$/);
-    expect(lines.slice(3).map((line) => line.trim().split(/ +/).slice(0, 5))).toEqual([
-      ['1', '2001', 'selected', '4.50', '2'],
-      ['2', '2002', 'selected', '3.00', '1'],
-      ['3', '2003', 'not_selected', '2.00', '2'],
+    expect(lines[0]).toMatch(/^Session 2026-03, sélection close le \S+ : 3 dossiers, 3 classés \(5 évaluations comptées\), 2 sélectionnés \(5 postes EIG sur 12\), 0 en liste d'attente, 1 non sélectionné$/);
+    expect(lines[2]).toMatch(/^RANG {2}DOSSIER {2}DÉCISION +SCORE {2}ÉVALUATIONS {2}POSTES {2}TITRE +MOTIF$/);
+    expect(lines.slice(3).map((line) => line.trim().split(/ {2,}/).slice(0, 5))).toEqual([
+      ['1', '2001', 'sélectionné', '4,50', '2'],
+      ['2', '2002', 'sélectionné', '3,00', '1'],
+      ['3', '2003', 'non sélectionné', '2,00', '2'],
     ]);
     expect(stderr).toBe(`the report close-selection wrote: s3://${s3.bucket}/reports/2026-03/selection.{json,csv}\n`);
   });
@@ -510,7 +525,7 @@ describe(`round ${ROUND}, from open to report`, () => {
     expect(csv.equals(s3Csv)).toBe(true);
     const text = csv.toString('utf8');
     expect(text.startsWith('\uFEFFrang,dossier,titre,administration')).toBe(true);
-    expect(text.split('\r\n')[1]).toMatch(/^1,2001,Projet 2001,Administration 2001,2,4\.5,2,sélectionné,"rank 1, score 4\.5: /);
+    expect(text.split('\r\n')[1]).toMatch(/^1,2001,Projet 2001,Administration 2001,2,4\.5,2,sélectionné,"Rang 1, score 4,5 : 2 postes demandés, dans la capacité \(il reste 10 postes sur 12\)\."\r?$/);
     expect(JSON.parse(await readFile(join(workDir, 'selection', 'selection.json'), 'utf8'))).toEqual(report);
   });
 
@@ -529,8 +544,33 @@ describe(`round ${ROUND}, from open to report`, () => {
     } catch (error) {
       failure = error as { code: number; stderr: string };
     }
-    expect(failure?.code).toBe(6);
-    expect(failure?.stderr).toContain('refused: round 2026-05 does not exist');
+    expect(failure?.code).toBe(3);
+    expect(failure?.stderr).toContain('ds-selection: round 2026-05 has not been opened (ds-selection rounds open --round 2026-05)');
+  });
+});
+
+describe('exit codes follow the table (docs/cli.md): 3 not found, 4 usage, 6 refused, whatever the command', () => {
+  // Runs after the round above is closed; nothing here writes.
+  it.each([
+    { argv: ['reviewers', 'import', 'nope.csv'], code: 3, message: /^ds-selection: cannot read nope\.csv: no such file \(\S+nope\.csv\)\n$/ },
+    { argv: ['reviews', 'import', 'nope.csv', '--round', ROUND], code: 3, message: /cannot read nope\.csv: no such file/ },
+    { argv: ['dossiers', 'show', '999999'], code: 3, message: /dossier 999999 not found/ },
+    { argv: ['rounds', 'show', '2025-01'], code: 3, message: /no dossier in round 2025-01, and the round has not been opened/ },
+    { argv: ['report', '--round', '2025-01'], code: 3, message: /round 2025-01 has not been opened: no report/ },
+    { argv: ['reviews', 'list', '--round', '2025-01'], code: 3, message: /round 2025-01 has not been opened: no reviews/ },
+    { argv: ['rounds', 'close-submissions', '--round', '2025-01'], code: 3, message: /round 2025-01 has not been opened \(ds-selection rounds open --round 2025-01\)/ },
+    { argv: ['rounds', 'close-selection', '--round', '2025-01', '--dry-run'], code: 3, message: /round 2025-01 has not been opened/ },
+    { argv: ['reviewers', 'send-link', 'nobody@example.fr', '--round', ROUND], code: 3, message: /./ },
+    { argv: ['reviewers', 'import', '.'], code: 4, message: /cannot read \.: it is a folder/ },
+    { argv: ['rounds', 'open', '--round', '2026-04'], code: 4, message: /must be a round id/ },
+    { argv: ['rounds', 'frobnicate'], code: 4, message: /unknown command/ },
+    { argv: ['rounds', 'open', '--round', '2025-01'], code: 6, message: /refused: round 2025-01 is past/ },
+    { argv: ['reviews', 'import', 'scores.csv', '--round', ROUND], code: 6, message: /refused: / },
+  ])('$argv exits $code', async ({ argv, code, message }) => {
+    const result = await cli(...argv);
+    expect(result.code, result.stderr).toBe(code);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toMatch(message);
   });
 });
 
@@ -579,8 +619,9 @@ describe('--stage: the round steps of a deployed stack (AWS mocked)', () => {
     mocks.push(dynamoDb);
     dynamoDb.on(GetCommand).resolves({});
     dynamoDb.on(QueryCommand).resolves({ Items: [] });
-    const result = await cliJson('--stage', 'dev', 'rounds', 'open', '--round', '2026-09', '--dry-run');
-    expect(result).toMatchObject({ step: 'open', roundId: '2026-09', dryRun: true, plan: { round: { status: 'open' } } });
+    const current = roundOf(new Date().toISOString());
+    const result = await cliJson('--stage', 'dev', 'rounds', 'open', '--round', current, '--dry-run');
+    expect(result).toMatchObject({ step: 'open', roundId: current, dryRun: true, plan: { round: { status: 'open' } } });
     expect(dynamoDb.commandCalls(GetCommand)[0]!.args[0].input.TableName).toBe('DsSelection-dev-Table');
     expect(dynamoDb.calls().map((call) => call.args[0].constructor.name).filter((name) => !['GetCommand', 'QueryCommand'].includes(name))).toEqual([]);
   });

@@ -320,7 +320,7 @@ describe.each(ENGINES)('DynamoRoundRepository on $name', ({ start }) => {
       const decisions: DecisionRecord[] = Array.from({ length: 30 }, (_, i) => ({
         roundId, dossierNumber: 30 - i, outcome: i < 3 ? 'selected' : i < 6 ? 'waitlisted' : 'not_selected',
         rank: i < 28 ? i + 1 : null, score: i < 28 ? Math.round((5 - i / 10) * 100) / 100 : null, reviewCount: i < 28 ? 2 : 0,
-        eigPostsRequested: 2, reason: i < 28 ? 'classé' : 'aucune évaluation comptée',
+        eigPostsRequested: 2, reasonCode: i < 28 ? 'selected_within_capacity' : 'no_counted_review', reason: i < 28 ? 'classé' : 'aucune évaluation comptée',
       }));
       await repo.putDecisions(decisions);
       await repo.putDecisions(decisions);

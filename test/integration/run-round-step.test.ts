@@ -120,6 +120,7 @@ describe('run-round-step on dynalite, s3rver and aws-ses-v2-local', () => {
     await expect(run({ step: 'close-selection', force: 1 })).rejects.toThrow(/force must be true or false/);
     await expect(run({ step: 'remind', actor: 'someone@example.gouv.fr' })).rejects.toThrow(/actor must be "schedule" or "staff:<name>"/);
     await expect(run({ step: 'remind', roundId: ROUND })).rejects.toThrow(/Unrecognized key: "roundId"/);
+    await expect(run({ step: 'open', round: '2020-01', force: true })).rejects.toThrow(/force is for staff only: set actor to "staff:<name>" \(the schedules never force\)/);
     await expect(run(null)).rejects.toThrow(/invalid round step event/);
     expect(await rounds.listRounds()).toEqual([]);
   });
@@ -132,6 +133,16 @@ describe('run-round-step on dynalite, s3rver and aws-ses-v2-local', () => {
       name: 'RoundStepRefusedError', reason: 'no_round', message: expect.stringMatching(/no round is open/),
     });
     expect(await run({ step: 'remind' })).toMatchObject({ roundId: null, summary: { rounds: 0, reviewersToRemind: 0 } });
+    expect(await rounds.listRounds()).toEqual([]);
+  });
+
+  it('open of a round whose period has ended is refused, naming the current round; staff may force it (dry run here)', async () => {
+    await expect(run({ step: 'open', round: '2020-01', actor: 'staff:jdupont' })).rejects.toMatchObject({
+      name: 'RoundPastError', reason: 'round_past', roundId: '2020-01', currentRoundId: ROUND,
+      message: expect.stringMatching(new RegExp(`^round 2020-01 is past: its period \\(January and February 2020\\) ended on 29 February 2020\\. The current round is ${ROUND} \\(today is \\d{4}-\\d\\d-\\d\\d in Paris\\)`)),
+    });
+    expect(await run({ step: 'open', round: '2020-01', actor: 'staff:jdupont', force: true, dryRun: true }))
+      .toMatchObject({ roundId: '2020-01', changed: false, summary: { forced: true }, plan: { round: { id: '2020-01', status: 'open' } } });
     expect(await rounds.listRounds()).toEqual([]);
   });
 

@@ -180,11 +180,11 @@ describe('run: usage', () => {
     expect(connectCalls).toEqual([]);
   });
 
-  it('refuses a reviewer file it cannot read with 4, before touching any stack', async () => {
+  it('a reviewer file that does not exist is not found (3), before touching any stack', async () => {
     const io = captureIo();
     const code = await run(['reviewers', 'import', 'no-such-file.csv'], { io, connect: async () => { throw new Error('must not connect'); } });
-    expect(code).toBe(4);
-    expect(io.err()).toBe('ds-selection: cannot read no-such-file.csv: no such file\n');
+    expect(code).toBe(3);
+    expect(io.err()).toMatch(/^ds-selection: cannot read no-such-file\.csv: no such file \(\/\S*no-such-file\.csv\)\n$/);
   });
 
   it('refuses a stage name that cannot be a stack with 4', async () => {
@@ -352,9 +352,9 @@ describe('rounds with their records', () => {
 
 describe('round step results', () => {
   const decisions: DecisionRecord[] = [
-    { roundId: '2026-03', dossierNumber: 7, outcome: 'not_selected', rank: null, score: null, reviewCount: 0, eigPostsRequested: 1, reason: 'no counted review' },
-    { roundId: '2026-03', dossierNumber: 9, outcome: 'selected', rank: 1, score: 4.5, reviewCount: 2, eigPostsRequested: 2, reason: 'rank 1' },
-    { roundId: '2026-03', dossierNumber: 3, outcome: 'waitlisted', rank: 2, score: 3.25, reviewCount: 2, eigPostsRequested: 20, reason: 'waiting list position 1' },
+    { roundId: '2026-03', dossierNumber: 7, outcome: 'not_selected', rank: null, score: null, reviewCount: 0, eigPostsRequested: 1, reasonCode: 'no_counted_review', reason: 'Aucune évaluation comptée : dossier non classé.' },
+    { roundId: '2026-03', dossierNumber: 9, outcome: 'selected', rank: 1, score: 4.5, reviewCount: 2, eigPostsRequested: 2, reasonCode: 'selected_within_capacity', reason: 'Rang 1' },
+    { roundId: '2026-03', dossierNumber: 3, outcome: 'waitlisted', rank: 2, score: 3.25, reviewCount: 2, eigPostsRequested: 20, reasonCode: 'waitlisted_over_capacity', reason: "Liste d'attente, position 1" },
   ];
 
   it('say what changed, then the counts', () => {
@@ -363,14 +363,20 @@ describe('round step results', () => {
       summary: { already: false, assignmentsWritten: 6, reviewDeadline: '2026-05-22T08:00:00.000Z', mailsSent: 3 },
     };
     expect(stepResultLines(result)).toEqual([
-      'close-submissions round 2026-03',
-      '  phase                   open → reviewing',
-      '  assignments written     6',
-      '  review deadline         2026-05-22T08:00:00.000Z',
-      '  mails sent              3',
+      'close-submissions : session 2026-03',
+      '  phase                             ouverte → en évaluation',
+      '  affectations écrites              6',
+      '  date limite                       2026-05-22T08:00:00.000Z',
+      '  mails envoyés                     3',
     ]);
-    expect(stepResultLines({ ...result, changed: false, summary: { already: true, mailsSent: 0 } })[1]).toBe('  phase                   reviewing (unchanged: done already)');
-    expect(stepResultLines({ ...result, step: 'open', status: 'open' })[1]).toBe('  phase                   none → open');
+    expect(stepResultLines({ ...result, changed: false, summary: { already: true, mailsSent: 0 } })[1])
+      .toBe('  phase                             en évaluation (inchangée : étape déjà faite)');
+    expect(stepResultLines({ ...result, step: 'open', status: 'open' })[1]).toBe('  phase                             aucune → ouverte');
+    expect(stepResultLines({ ...result, summary: { forced: true, closingRefused: 'reviews_missing', someNewKey: null } }).slice(2)).toEqual([
+      '  forcé                             oui',
+      '  clôture refusée                   évaluations manquantes',
+      '  some new key                      -',
+    ]);
   });
 
   it('print a dry run\'s plan: assignments by reviewer email, shortfalls, decisions, mails', () => {
@@ -381,13 +387,13 @@ describe('round step results', () => {
         shortfalls: [{ dossierNumber: 3, assigned: 1, wanted: 2 }], decisions, mails: 2,
       },
     }, new Map([['zz', 'alice@example.fr']]));
-    expect(lines[0]).toBe('close-submissions round 2026-03 (dry run: nothing written, no mail sent)');
-    expect(lines[1]).toBe('  phase                   open → reviewing (planned)');
-    expect(lines).toContain('Assignments to write: 3 assignments for 2 reviewers');
+    expect(lines[0]).toBe("close-submissions : session 2026-03 (simulation : rien n'est écrit, aucun mail envoyé)");
+    expect(lines[1]).toBe('  phase                             ouverte → en évaluation (prévu)');
+    expect(lines).toContain('Affectations à écrire : 3 affectations pour 2 évaluateurs');
     // By the name shown: an id without a known email sorts as itself.
     expect(lines.filter((line) => /^ {2}(aa|alice)/.test(line))).toEqual(['  aa                       1  3', '  alice@example.fr         2  1 2']);
-    expect(lines).toContain('  dossier 3: 1 of 2 reviewers');
-    expect(lines.at(-1)).toBe('Mails to send: 2');
+    expect(lines).toContain('  dossier 3 : 1 évaluateur(s) sur 2');
+    expect(lines.at(-1)).toBe('Mails à envoyer : 2');
   });
 
   it('of remind over several rounds list each round', () => {
@@ -396,8 +402,8 @@ describe('round step results', () => {
       step: 'remind', roundId: null, dryRun: false, changed: false, status: null, summary: { rounds: 2, mailsSent: 1 },
       rounds: [one, { ...one, roundId: '2026-03', summary: { mailsSent: 0 } }],
     });
-    expect(lines[0]).toBe('remind 2 reviewing rounds');
-    expect(lines.filter((line) => line.startsWith('remind round'))).toEqual(['remind round 2026-01', 'remind round 2026-03']);
+    expect(lines[0]).toBe('remind : 2 sessions en évaluation');
+    expect(lines.filter((line) => line.startsWith('remind : session'))).toEqual(['remind : session 2026-01', 'remind : session 2026-03']);
   });
 
   it('humanize summary keys', () => {
@@ -407,17 +413,25 @@ describe('round step results', () => {
 
   it('decisions: ranked first by rank, then the others by number, with titles when given', () => {
     const table = decisionTable(decisions, new Map([[9, 'Projet neuf']]));
-    expect(table[0]).toMatch(/^RANK {2}DOSSIER {2}OUTCOME +SCORE {2}REVIEWS {2}POSTS {2}TITLE +REASON$/);
-    expect(table.slice(1).map((line) => line.trim().split(/ +/).slice(0, 4))).toEqual([
-      ['1', '9', 'selected', '4.50'], ['2', '3', 'waitlisted', '3.25'], ['-', '7', 'not_selected', '-'],
+    expect(table[0]).toMatch(/^RANG {2}DOSSIER {2}DÉCISION +SCORE {2}ÉVALUATIONS {2}POSTES {2}TITRE +MOTIF$/);
+    expect(table.slice(1).map((line) => line.trim().split(/ {2,}/).slice(0, 4))).toEqual([
+      ['1', '9', 'sélectionné', '4,50'], ['2', '3', "liste d'attente", '3,25'], ['-', '7', 'non sélectionné', '-'],
     ]);
     expect(table[1]).toContain('Projet neuf');
-    expect(decisionTable(decisions)[0]).not.toContain('TITLE');
+    expect(table[3]).toMatch(/Aucune évaluation comptée : dossier non classé\.$/);
+    expect(decisionTable(decisions)[0]).not.toContain('TITRE');
   });
 
   it('the report headline counts outcomes and posts against the capacity', () => {
     expect(reportLines({ ...ROUND_RECORD, status: 'closed', selectionClosedAt: '2026-06-01T08:00:00.000Z' }, decisions)[0])
-      .toBe('Round 2026-03, selection closed 2026-06-01T08:00:00.000Z: 3 dossiers, 1 selected (2 of 12 EIG posts), 1 waitlisted, 1 not selected');
+      .toBe("Session 2026-03, sélection close le 2026-06-01T08:00:00.000Z : 3 dossiers, 2 classés (4 évaluations comptées), "
+        + "1 sélectionné (2 postes EIG sur 12), 1 en liste d'attente, 1 non sélectionné");
+    const none = decisions.map((d) => ({ ...d, outcome: 'not_selected' as const, rank: null, score: null, reviewCount: 0 }));
+    expect(reportLines({ ...ROUND_RECORD, status: 'closed', selectionClosedAt: '2026-06-01T08:00:00.000Z' }, none).slice(0, 2)).toEqual([
+      "Session 2026-03, sélection close le 2026-06-01T08:00:00.000Z : 3 dossiers, 0 classé (0 évaluation comptée), "
+        + "0 sélectionné (0 poste EIG sur 12), 0 en liste d'attente, 3 non sélectionnés",
+      "Aucune évaluation n'a été comptée : aucun dossier n'a été classé ni sélectionné.",
+    ]);
   });
 });
 
@@ -448,15 +462,16 @@ describe('reviews list', () => {
     expect(views[1]).toMatchObject({ updatedAt: '2026-05-10T10:00:00.000Z', writtenBy: 'staff:marie' });
     expect(views[2]).toMatchObject({ updatedAt: null, writtenBy: null, submittedAt: null, scores: {} });
     const table = reviewTable(ROUND_RECORD, views);
-    expect(table[0]).toMatch(/^DOSSIER {2}REVIEWER +IMPACT {2}FAISABILITE {2}MEAN {2}STATE +SUBMITTED$/);
-    expect(table[2]).toMatch(/^ +1 {2}b@example\.fr +4 +2 +3\.50 {2}submitted +2026-05-10T10:00:00\.000Z$/);
-    expect(table[4]).toContain('submitted (not counted: a criterion unscored)');
-    expect(table[5]).toMatch(/ +3 {2}b@example\.fr +4 +2 +- {2}draft +-$/);
+    expect(table[0]).toMatch(/^DOSSIER {2}ÉVALUATEUR +IMPACT {2}FAISABILITE {2}MOYENNE {2}ÉTAT +ENVOYÉE LE$/);
+    expect(table[2]).toMatch(/^ +1 {2}b@example\.fr +4 +2 +3,50 {2}envoyée +2026-05-10T10:00:00\.000Z$/);
+    expect(table[1]).toMatch(/ {2}lien d'intérêt +2026/);
+    expect(table[4]).toContain('envoyée (non comptée : un critère sans note)');
+    expect(table[5]).toMatch(/ +3 {2}b@example\.fr +4 +2 +- {2}brouillon +-$/);
     expect(table.join('\n')).not.toContain('ok');
     expect(describeReviews(ROUND_RECORD, views)).toBe(
-      'round 2026-03 (reviewing, due 2026-05-22T08:00:00.000Z): 5 assignments: 2 submitted (1 counted), 1 conflict, 1 draft, 1 to do',
+      "session 2026-03 (en évaluation, date limite 2026-05-22T08:00:00.000Z) : 5 affectations : 2 envoyées (1 comptée), 1 lien d'intérêt, 1 brouillon, 1 à faire",
     );
-    expect(describeReviews({ ...ROUND_RECORD, status: 'open' }, [])).toBe('round 2026-03 (open): no assignment yet (they are made when submissions close)');
+    expect(describeReviews({ ...ROUND_RECORD, status: 'open' }, [])).toBe('session 2026-03 (ouverte) : aucune affectation (elles sont faites à la clôture des dépôts)');
   });
 });
 

@@ -213,7 +213,7 @@ describe('rankDossiers', () => {
     const { decisions } = rankDossiers([roundDossier(1), roundDossier(2)], reviews, ROUND, RULES);
     expect(decisions).toEqual([
       expect.objectContaining({ dossierNumber: 1, score: 5, reviewCount: 1, rank: 1, outcome: 'selected' }),
-      expect.objectContaining({ dossierNumber: 2, score: null, reviewCount: 0, rank: null, outcome: 'not_selected', reason: 'no counted review' }),
+      expect.objectContaining({ dossierNumber: 2, score: null, reviewCount: 0, rank: null, outcome: 'not_selected', reasonCode: 'no_counted_review', reason: 'Aucune évaluation comptée : dossier non classé.' }),
     ]);
   });
 
@@ -246,8 +246,13 @@ describe('rankDossiers', () => {
     const reviews = [review(1, 'r', 5, 5), review(2, 'r', 5, 4), review(3, 'r', 4, 4), review(4, 'r', 4, 3)];
     const { decisions, totals } = rankDossiers(dossiers, reviews, ROUND, RULES);
     expect(decisions.map((d) => [d.dossierNumber, d.outcome])).toEqual([[1, 'selected'], [2, 'waitlisted'], [3, 'selected'], [4, 'waitlisted']]);
-    expect(decisions[1]!.reason).toMatch(/do not fit the 2 left of 5; a smaller dossier further down may still be selected/);
-    expect(decisions[1]!.reason).toMatch(/waiting list position 1/);
+    expect(decisions[0]).toMatchObject({ reasonCode: 'selected_within_capacity', reason: 'Rang 1, score 5 : 3 postes demandés, dans la capacité (il reste 2 postes sur 5).' });
+    expect(decisions[1]).toMatchObject({
+      reasonCode: 'waitlisted_over_capacity',
+      reason: "Rang 2, score 4,75 : liste d'attente, position 1 ; 3 postes demandés, plus que la capacité restante (2 postes sur 5). "
+        + 'Un dossier classé après, plus petit, peut encore être sélectionné.',
+    });
+    expect(decisions[2]!.reason).toBe('Rang 3, score 4 : 1 poste demandé, dans la capacité (il reste 1 poste sur 5).');
     expect(totals).toMatchObject({ capacityPosts: 5, postsSelected: 4, selected: 2, waitlisted: 2, notSelected: 0, ranked: 4 });
   });
 
@@ -255,7 +260,7 @@ describe('rankDossiers', () => {
     const dossiers = [roundDossier(1), roundDossier(2)];
     const { decisions } = rankDossiers(dossiers, [review(1, 'r', 3, 3), review(2, 'r', 3, 1)], { ...ROUND, capacityPosts: 100 }, RULES);
     expect(decisions.map((d) => [d.dossierNumber, d.score, d.outcome])).toEqual([[1, 3, 'selected'], [2, 2.5, 'not_selected']]);
-    expect(decisions[1]!.reason).toBe('score 2.5 below the minimum 3');
+    expect(decisions[1]).toMatchObject({ reasonCode: 'below_minimum_score', reason: 'Rang 2, score 2,5 : en dessous du score minimum (3).' });
   });
 
   it('waitlists the next waitlistSize dossiers at or above the minimum, the rest not_selected', () => {
@@ -265,8 +270,9 @@ describe('rankDossiers', () => {
     expect(decisions.map((d) => d.outcome)).toEqual([
       'selected', 'selected', 'selected', 'waitlisted', 'waitlisted', 'not_selected', 'not_selected', 'not_selected',
     ]);
-    expect(decisions[5]!.reason).toMatch(/waiting list is full/);
-    expect(decisions[7]!.reason).toMatch(/below the minimum/);
+    expect(decisions[5]).toMatchObject({ reasonCode: 'over_capacity_waitlist_full' });
+    expect(decisions[5]!.reason).toMatch(/^Rang 6, score [\d,]+ : 1 poste demandé, plus que la capacité restante \(0 poste sur 3\), et la liste d'attente est complète\.$/);
+    expect(decisions[7]).toMatchObject({ reasonCode: 'below_minimum_score' });
     expect(totals).toMatchObject({ selected: 3, waitlisted: 2, notSelected: 3, postsSelected: 3 });
   });
 
@@ -299,7 +305,8 @@ describe('selectionReport', () => {
     expect(lines[0]).toBe('rang,dossier,titre,administration,postes demandés,score,évaluations comptées,décision,motif');
     expect(lines[1]).toMatch(/^1,1,"Données ""ouvertes"", enfin","Ministère A, direction B",1,5,1,sélectionné,/);
     expect(report.csv).toContain('2,2,"Ligne 1\nLigne 2",Administration 2,1,4,1,sélectionné,');
-    expect(report.csv).toContain(`,3,"'=HYPERLINK(""http://evil"")",Administration 3,1,,0,non sélectionné,no counted review\r\n`);
+    expect(report.csv).toContain(`,3,"'=HYPERLINK(""http://evil"")",Administration 3,1,,0,non sélectionné,Aucune évaluation comptée : dossier non classé.\r\n`);
+    expect(json.decisions[2]).toMatchObject({ outcome: 'not_selected', reasonCode: 'no_counted_review' });
     expect(report.csv.endsWith('\r\n')).toBe(true);
     expect(report.json + report.csv).not.toMatch(/@/);
   });
@@ -347,9 +354,28 @@ describe('round mails', () => {
       reportKeys: { jsonKey: 'reports/2026-03/selection.json', csvKey: 'reports/2026-03/selection.csv' },
     });
     expect(mail.to).toEqual(['a@x.fr', 'b@x.fr']);
-    expect(mail.text).toContain('Postes EIG : 11 sur 12');
+    expect(mail.text).toContain('Dossiers soumis à la sélection (dossiers valides) : 20');
+    expect(mail.text).toContain('Dossiers classés (au moins une évaluation comptée) : 18');
+    expect(mail.text).toContain('Évaluations comptées : 36');
+    expect(mail.text).toContain("2 dossiers sans évaluation comptée n'ont pas été classés (non sélectionnés).");
+    expect(mail.text).toContain('Postes EIG attribués : 11 sur 12');
     expect(mail.text).toContain('Sélectionnés : 8');
     expect(mail.text).toContain('reports/2026-03/selection.csv');
+    expect(mail.subject).toBe('EIG session 2026-03 : sélection close, 8 dossiers sélectionnés');
+  });
+
+  it('selection report: says plainly when no review was counted (not "2 dossiers évalués")', () => {
+    const mail = selectionReportMail({
+      staffEmails: ['a@x.fr'], roundId: '2026-03',
+      totals: { capacityPosts: 12, postsSelected: 0, dossiers: 2, ranked: 0, selected: 0, waitlisted: 0, notSelected: 2, countedReviews: 0 },
+      reportKeys: { jsonKey: 'reports/2026-03/selection.json', csvKey: 'reports/2026-03/selection.csv' },
+    });
+    expect(mail.subject).toBe('EIG session 2026-03 : sélection close, 0 dossier sélectionné (aucune évaluation comptée)');
+    expect(mail.text).toContain("Aucune évaluation n'a été comptée");
+    expect(mail.text).toContain("aucun dossier n'a été classé ni sélectionné.");
+    expect(mail.text).toContain('Dossiers classés (au moins une évaluation comptée) : 0');
+    expect(mail.text).toContain('Évaluations comptées : 0');
+    expect(mail.text).not.toMatch(/évalués/);
   });
 
   it('escapeHtml escapes the five characters', () => {

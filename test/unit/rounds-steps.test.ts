@@ -485,7 +485,7 @@ describe('close-selection', () => {
     expect(rerun).toMatchObject({ changed: false, summary: { already: true, mailsSent: 1 } });
     expect(reports.reports.get('2026-03')).toEqual(report);
     expect(mailer.sent).toHaveLength(1);
-    expect(mailer.sent[0]!.text).toContain('Postes EIG : 5 sur 5');
+    expect(mailer.sent[0]!.text).toContain('Postes EIG attribués : 5 sur 5');
   });
 
   it('a crash after the decisions, before the round update: the re-run gives the same decisions', async () => {

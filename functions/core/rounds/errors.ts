@@ -12,7 +12,9 @@ export type RoundStepRefusal =
   /** `close-selection` while assigned reviewers have not submitted their review (not forced). */
   | 'reviews_missing'
   /** `close-selection` before the review deadline, every review in (not forced). */
-  | 'before_deadline';
+  | 'before_deadline'
+  /** `open` of a round whose period (its two months, Paris time) has ended (not forced). */
+  | 'round_past';
 
 /** A step asked of a round that cannot take it (missing, or in an earlier phase): nothing was written. */
 export class RoundStepRefusedError extends Error {
@@ -37,6 +39,18 @@ export class ClosingNotReadyError extends RoundStepRefusedError {
     readonly deadlinePassed: boolean,
   ) {
     super(message, reason, roundId);
+  }
+}
+
+/**
+ * `open` refused: the round's period has ended (a typo, or last year's id), so dossiers deposited
+ * now would not belong to it. The message names the current round (the default) and why.
+ * `force` opens it anyway (staff only; the schedule opens the current round and never forces).
+ */
+export class RoundPastError extends RoundStepRefusedError {
+  override name = 'RoundPastError';
+  constructor(message: string, roundId: string, readonly currentRoundId: string) {
+    super(message, 'round_past', roundId);
   }
 }
 

@@ -126,6 +126,22 @@ export interface NotificationRecord {
 
 export type DecisionOutcome = 'selected' | 'waitlisted' | 'not_selected';
 
+/**
+ * Why a dossier got its outcome, for tools (the report's JSON, scripts): stable, never
+ * translated. `reason` says the same in a French sentence, for staff.
+ */
+export type DecisionReasonCode =
+  /** Ranked, score at least the minimum, its EIG posts fit the capacity left. */
+  | 'selected_within_capacity'
+  /** Ranked, score at least the minimum, its posts do not fit the capacity left; on the waiting list. */
+  | 'waitlisted_over_capacity'
+  /** Same, but the waiting list was full. */
+  | 'over_capacity_waitlist_full'
+  /** Ranked, score below `minimumScore`. */
+  | 'below_minimum_score'
+  /** Not ranked: no review counted (none submitted, drafts, conflicts, or a criterion unscored). */
+  | 'no_counted_review';
+
 export interface DecisionRecord {
   roundId: string;
   dossierNumber: number;
@@ -136,6 +152,9 @@ export interface DecisionRecord {
   score: number | null;
   reviewCount: number;
   eigPostsRequested: number;
+  /** Stable code of the reason (tools read it, never `reason`). */
+  reasonCode: DecisionReasonCode;
+  /** The reason in French, for staff (the report, the CLI). */
   reason: string;
 }
 

@@ -1,14 +1,17 @@
 import { RoundIdSchema } from '#schemas/rounds';
 import { roundOf } from '../round.ts';
-import { RoundStepRefusedError } from './errors.ts';
+import { RoundPastError, RoundStepRefusedError } from './errors.ts';
 import type { RoundRecord } from './model.ts';
+import { parisDay } from './paris-dates.ts';
 import { audit, type RoundStepDependencies, type RoundStepRequest, type RoundStepResult, type RoundStepSummary } from './round-step.ts';
 
 /**
  * `open`: (none) → `open`. Creates the round (default: `roundOf(now)`) with the configuration's
  * capacity, reviewers per dossier and criteria, copied so later config edits do not change it.
  * The create is conditional (a double fire creates one round). Only one round accepts dossiers at
- * a time: refused while another is open.
+ * a time: refused while another is open. A round whose period has ended (`2026-03` in December
+ * 2026: a typo, or last year's id) is refused unless `force`: dossiers deposited now belong to
+ * the current round (roundOf), not to it.
  */
 export async function openRound(request: RoundStepRequest, deps: RoundStepDependencies): Promise<RoundStepResult> {
   const now = deps.clock.now();
@@ -25,6 +28,9 @@ export async function openRound(request: RoundStepRequest, deps: RoundStepDepend
     if (!dryRun) await audit(deps, request, roundId, summary);
     return { ...base, changed: false, status: existing.status, summary, ...(dryRun ? { plan: { mails: 0 } } : {}) };
   }
+  const currentRoundId = roundOf(now.toISOString());
+  const past = roundId < currentRoundId; // ids are YYYY-MM: text order is time order
+  if (past && request.force !== true) throw pastRoundRefusal(roundId, currentRoundId, now);
   const others = (await deps.rounds.listRoundsByStatus('open')).filter((r) => r.id !== roundId);
   if (others.length > 0) {
     const ids = others.map((r) => r.id).join(', ');
@@ -46,7 +52,11 @@ export async function openRound(request: RoundStepRequest, deps: RoundStepDepend
     criteria: deps.config.criteria.map((c) => ({ ...c })),
     version: 1,
   };
-  const settings = { capacityPosts: round.capacityPosts, reviewersPerDossier: round.reviewersPerDossier, criteria: round.criteria.length };
+  const settings = {
+    capacityPosts: round.capacityPosts, reviewersPerDossier: round.reviewersPerDossier, criteria: round.criteria.length,
+    // Audited: a past round opened on purpose.
+    ...(past ? { forced: true } : {}),
+  };
   if (dryRun) {
     return { ...base, changed: false, status: null, summary: { already: false, ...settings }, plan: { round, mails: 0 } };
   }
@@ -57,4 +67,20 @@ export async function openRound(request: RoundStepRequest, deps: RoundStepDepend
   const summary: RoundStepSummary = { already: !changed, ...settings };
   await audit(deps, request, roundId, summary);
   return { ...base, changed, status: current.status, summary };
+}
+
+const MONTH = new Intl.DateTimeFormat('en-GB', { month: 'long', timeZone: 'UTC' });
+
+/** `round 2026-03 (March and April 2026) ended on 30 April 2026; ...`: what ended, and what the default is and why. */
+function pastRoundRefusal(roundId: string, currentRoundId: string, now: Date): RoundPastError {
+  const [year, month] = roundId.split('-').map(Number) as [number, number];
+  const first = MONTH.format(new Date(Date.UTC(year, month - 1, 1)));
+  const lastDay = new Date(Date.UTC(year, month + 1, 0)); // day 0 of the month after the second one
+  const second = MONTH.format(lastDay);
+  return new RoundPastError(
+    `round ${roundId} is past: its period (${first} and ${second} ${year}) ended on ${lastDay.getUTCDate()} ${second} ${year}. `
+    + `The current round is ${currentRoundId} (today is ${parisDay(now)} in Paris): open that one (the default, without a round), `
+    + `or force to open ${roundId} anyway`,
+    roundId, currentRoundId,
+  );
 }

@@ -1,7 +1,7 @@
 import type { Criterion, RoundsConfig } from '#schemas/rounds';
 import type { DossierRecord } from '../dossier.ts';
 import { isReviewable } from './assign-reviewers.ts';
-import { isSubmitted, type DecisionRecord, type ReviewRecord, type RoundRecord } from './model.ts';
+import { isSubmitted, type DecisionReasonCode, type DecisionRecord, type ReviewRecord, type RoundRecord } from './model.ts';
 
 /**
  * Ranking and selection.
@@ -34,6 +34,14 @@ export interface Ranking {
   decisions: DecisionRecord[];
   totals: SelectionTotals;
 }
+
+/** `4.5` → `4,5`: the reasons are French sentences. */
+export function frenchNumber(value: number): string {
+  return String(value).replace('.', ',');
+}
+
+/** `1 poste`, `0 poste`, `3 postes` (French: the plural starts at 2). */
+const postsText = (count: number) => `${count} ${count > 1 ? 'postes' : 'poste'}`;
 
 export function round2(value: number): number {
   return Math.round((value + Number.EPSILON) * 100) / 100;
@@ -95,34 +103,37 @@ export function rankDossiers(
   let remaining = round.capacityPosts;
   let waitlisted = 0;
   const decisions: DecisionRecord[] = [];
-  const decide = (s: Scored, rank: number | null, outcome: DecisionRecord['outcome'], reason: string) => decisions.push({
+  const decide = (s: Scored, rank: number | null, outcome: DecisionRecord['outcome'], reasonCode: DecisionReasonCode, reason: string) => decisions.push({
     roundId: round.id, dossierNumber: s.dossier.number, outcome, rank, score: s.score, reviewCount: s.reviewCount,
-    eigPostsRequested: postsRequested(s.dossier), reason,
+    eigPostsRequested: postsRequested(s.dossier), reasonCode, reason,
   });
 
   ranked.forEach((s, index) => {
     const rank = index + 1;
     const posts = postsRequested(s.dossier);
+    const ranking = `Rang ${rank}, score ${frenchNumber(s.score)}`;
     if (s.score < rules.minimumScore) {
-      decide(s, rank, 'not_selected', `score ${s.score} below the minimum ${rules.minimumScore}`);
+      decide(s, rank, 'not_selected', 'below_minimum_score', `${ranking} : en dessous du score minimum (${frenchNumber(rules.minimumScore)}).`);
       return;
     }
     if (posts <= remaining) {
       remaining -= posts;
-      decide(s, rank, 'selected', `rank ${rank}, score ${s.score}: ${posts} post(s) fit the capacity (${remaining} left of ${round.capacityPosts})`);
+      decide(s, rank, 'selected', 'selected_within_capacity',
+        `${ranking} : ${postsText(posts)} demandé${posts > 1 ? 's' : ''}, dans la capacité (il reste ${postsText(remaining)} sur ${round.capacityPosts}).`);
       return;
     }
-    const skipped = `${posts} post(s) requested do not fit the ${remaining} left of ${round.capacityPosts}; a smaller dossier further down may still be selected`;
+    const overCapacity = `${postsText(posts)} demandé${posts > 1 ? 's' : ''}, plus que la capacité restante (${postsText(remaining)} sur ${round.capacityPosts})`;
     if (waitlisted < rules.waitlistSize) {
       waitlisted++;
-      decide(s, rank, 'waitlisted', `waiting list position ${waitlisted}: ${skipped}`);
+      decide(s, rank, 'waitlisted', 'waitlisted_over_capacity',
+        `${ranking} : liste d'attente, position ${waitlisted} ; ${overCapacity}. Un dossier classé après, plus petit, peut encore être sélectionné.`);
     } else {
-      decide(s, rank, 'not_selected', `${skipped}; the waiting list is full`);
+      decide(s, rank, 'not_selected', 'over_capacity_waitlist_full', `${ranking} : ${overCapacity}, et la liste d'attente est complète.`);
     }
   });
   // Waiting-list positions follow the rank: a dossier skipped for capacity comes before lower-ranked ones.
   for (const s of scored.filter((x) => x.score === null).sort((a, b) => a.dossier.number - b.dossier.number)) {
-    decide(s, null, 'not_selected', 'no counted review');
+    decide(s, null, 'not_selected', 'no_counted_review', 'Aucune évaluation comptée : dossier non classé.');
   }
 
   return { decisions, totals: selectionTotals(decisions, round.capacityPosts) };

@@ -156,18 +156,37 @@ export interface SelectionReportMailInput {
   reportKeys: { jsonKey: string; csvKey: string };
 }
 
+/**
+ * The staff mail of a closed selection. It counts what happened, in words that cannot be misread:
+ * the dossiers that went through the selection (the valid ones), those ranked (at least one
+ * counted review), the reviews counted; and says plainly when no review was counted, since the
+ * selection then selected nothing.
+ */
 export function selectionReportMail(input: SelectionReportMailInput): MailMessage {
   const t = input.totals;
+  const unranked = t.dossiers - t.ranked;
+  let verdict: string | undefined;
+  if (t.dossiers === 0) verdict = "Aucun dossier valide dans cette session : il n'y avait rien à classer.";
+  else if (t.countedReviews === 0) {
+    verdict = "Aucune évaluation n'a été comptée (aucune évaluation envoyée, ou seulement des brouillons et des liens d'intérêt) : "
+      + "aucun dossier n'a été classé ni sélectionné.";
+  } else if (unranked > 0) {
+    verdict = `${plural(unranked, 'dossier', 'dossiers')} sans évaluation comptée ${unranked > 1 ? "n'ont pas été classés" : "n'a pas été classé"} `
+      + `(${unranked > 1 ? 'non sélectionnés' : 'non sélectionné'}).`;
+  }
   const body = render([
     'Bonjour,',
     `La sélection de la session ${input.roundId} est close.`,
+    ...(verdict ? [verdict] : []),
     {
       lines: [
-        `Dossiers évalués : ${t.dossiers} (dont ${t.ranked} avec au moins une évaluation comptée, ${t.countedReviews} évaluations comptées)`,
+        `Dossiers soumis à la sélection (dossiers valides) : ${t.dossiers}`,
+        `Dossiers classés (au moins une évaluation comptée) : ${t.ranked}`,
+        `Évaluations comptées : ${t.countedReviews}`,
         `Sélectionnés : ${t.selected}`,
         `Liste d'attente : ${t.waitlisted}`,
         `Non sélectionnés : ${t.notSelected}`,
-        `Postes EIG : ${t.postsSelected} sur ${t.capacityPosts}`,
+        `Postes EIG attribués : ${t.postsSelected} sur ${t.capacityPosts}`,
       ],
     },
     'Le rapport (classement, scores et motifs) est dans le stockage S3 du déploiement :',
@@ -175,9 +194,10 @@ export function selectionReportMail(input: SelectionReportMailInput): MailMessag
     `La commande « ds-selection report --round ${input.roundId} » l'affiche.`,
     { lines: ['Ce message est envoyé une fois par session.', 'ds-selection'] },
   ]);
+  const selected = plural(t.selected, 'dossier sélectionné', 'dossiers sélectionnés');
   return {
     to: [...input.staffEmails],
-    subject: `EIG session ${input.roundId} : sélection close, ${plural(t.selected, 'dossier sélectionné', 'dossiers sélectionnés')}`,
+    subject: `EIG session ${input.roundId} : sélection close, ${selected}${t.dossiers > 0 && t.countedReviews === 0 ? ' (aucune évaluation comptée)' : ''}`,
     ...body,
   };
 }

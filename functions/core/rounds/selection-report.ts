@@ -1,11 +1,12 @@
 import type { DossierRecord } from '../dossier.ts';
-import type { DecisionOutcome, DecisionRecord, RoundRecord } from './model.ts';
+import type { DecisionOutcome, DecisionReasonCode, DecisionRecord, RoundRecord } from './model.ts';
 import { selectionTotals } from './rank-dossiers.ts';
 
 /**
  * The selection report: JSON (stable key order, pretty) and CSV (RFC 4180, CRLF), one line per
  * decision, ranked dossiers first. Dossier titles and administrations only: no emails, no names
- * of people, no reviewer ids, no comments.
+ * of people, no reviewer ids, no comments. Staff read it: the CSV's headers, decisions and
+ * reasons are French; the JSON keeps the stable codes (`outcome`, `reasonCode`) for tools.
  */
 
 export interface SelectionReport {
@@ -22,6 +23,9 @@ export interface ReportLine {
   score: number | null;
   reviewCount: number;
   outcome: DecisionOutcome;
+  /** Stable, for tools: read this, not the French `reason`. */
+  reasonCode: DecisionReasonCode;
+  /** For staff, in French. */
   reason: string;
 }
 
@@ -53,6 +57,7 @@ export function reportLines(decisions: readonly DecisionRecord[], dossiers: read
       score: decision.score,
       reviewCount: decision.reviewCount,
       outcome: decision.outcome,
+      reasonCode: decision.reasonCode,
       reason: decision.reason,
     };
   });
