@@ -3,6 +3,7 @@ import { registerAttachmentCommands } from './attachments.ts';
 import { defaultContext, examples, type CommandContext } from './context.ts';
 import { registerDlqCommands } from './dlq.ts';
 import { registerDossierCommands } from './dossiers.ts';
+import { registerMailCommands } from './mails.ts';
 import { EXIT_CODES_HELP, explainError, type ExitCode } from './errors.ts';
 import { processIo, type CliIo } from './output.ts';
 import { registerReportCommand } from './report.ts';
@@ -52,6 +53,7 @@ export function buildProgram(context: CommandContext): Command {
   registerReviewerCommands(program, context);
   registerReviewCommands(program, context);
   registerReportCommand(program, context);
+  registerMailCommands(program, context);
   return program;
 }
 

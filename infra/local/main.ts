@@ -31,7 +31,7 @@ function banner({ outputs, simulator }: RunningLocalStack, dataDirOption: string
       `  curl -X POST '${simulator.baseUrl}/_simulator/webhooks?dossier=${sample}&kind=v2'   # or let the DS simulator send it (signed v2)`,
     ] : []),
     `  ${cli} dossiers show ${sample}`,
-    `  ${cli} attachments download ${sample} --out ./downloads`,
+    `  ${cli} attachments download ${sample} --out ~/ds-selection-files`,
     `  ${cli} sync            # backfill every dossier of the démarche`,
     `  ${cli} dossiers list --round 2026-03`,
     `  ${cli} dlq list`,

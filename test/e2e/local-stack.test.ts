@@ -133,6 +133,13 @@ describe('local stack', () => {
     const recipients = store.emails.flatMap((mail) => mail.destination.to).sort();
     expect(recipients).toEqual([...new Set(reviews.map((r) => r.reviewerEmail))].sort());
     for (const mail of store.emails) expect(mail.body.text).toMatch(/\/review\/2026-03\?token=[0-9a-f]{16}\./);
+    // The same mails through the CLI, without reading the mail page's script.
+    const listed = JSON.parse((await cli('mails', 'list', '--json')).stdout) as { to: string[]; subject: string; text: string }[];
+    expect(listed.map((m) => m.to[0]).sort()).toEqual(recipients);
+    const alices = JSON.parse((await cli('mails', 'list', '--to', 'ALICE@example.gouv.fr', '--json')).stdout) as { to: string[]; text: string }[];
+    expect(alices).toHaveLength(1);
+    expect(alices[0]!.text).toMatch(/\/review\/2026-03\?token=/);
+    expect((await cli('mails', 'list')).stdout).toMatch(/^envoyé le \(UTC\)\s+à\s+objet/);
     expect((await cli('rounds', 'close-submissions', '--round', '2026-03', '--json')).code).toBe(0);
     const again = await (await fetch(`${local.mailUrl}store`)).json() as { emails: unknown[] };
     expect(again.emails).toHaveLength(store.emails.length);

@@ -269,9 +269,7 @@ describe('serve-review-page on dynalite, s3rver and aws-ses-v2-local', () => {
 
   it('serves the DSFR assets from the allow-list, compressed per Accept-Encoding, cached for a year', async () => {
     const css = '/review/assets/1.14.4/dsfr.main.min.css';
-    const started = Date.now();
     const br = await call(event('GET', css, { headers: { 'accept-encoding': 'gzip, deflate, br' } }));
-    console.info(`first brotli answer of the stylesheet: ${Date.now() - started} ms`);
     expect(br.statusCode).toBe(200);
     expect(br.isBase64Encoded).toBe(true);
     expect(br.headers).toMatchObject({
