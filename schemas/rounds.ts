@@ -37,6 +37,14 @@ export const RoundsConfigSchema = z.object({
 });
 export type RoundsConfig = z.infer<typeof RoundsConfigSchema>;
 
+/**
+ * The colleges of a "jury paritaire", as the EIG programme asks: people from the administration,
+ * the digital world and research.
+ */
+export const COLLEGES = ['administration', 'numerique', 'recherche'] as const;
+export const CollegeSchema = z.enum(COLLEGES, `a college is one of ${COLLEGES.join(', ')}`);
+export type College = z.infer<typeof CollegeSchema>;
+
 /** One reviewer of the evaluation committee, as `reviewers import FILE` reads it (CSV or JSON). */
 export const ReviewerInputSchema = z.object({
   email: z.email().transform((e) => e.toLowerCase()),
@@ -44,6 +52,8 @@ export const ReviewerInputSchema = z.object({
   /** SIRETs of administrations the reviewer must not review (their own, for instance). */
   conflicts: z.array(z.string().regex(/^\d{14}$/, 'a conflict is a 14-digit SIRET')).default([]),
   active: z.boolean().default(true),
+  /** Absent for reviewers imported before colleges existed: assignment treats them as a college of their own. */
+  college: CollegeSchema.optional(),
 });
 export type ReviewerInput = z.infer<typeof ReviewerInputSchema>;
 

@@ -57,6 +57,11 @@ export interface DossierRecord {
   dateDepot: string | null;
   /** Bimonthly round the dossier belongs to (see round.ts), `unassigned` before deposit. */
   round: string;
+  /**
+   * Set when the dossier was deposited in a round whose submissions were already closed: the
+   * round of its deposit date, while `round` is the next one, where it is reviewed.
+   */
+  roundMovedFrom?: string;
   /** The mapped project; partial when the dossier is invalid. */
   project: Partial<Project> | null;
   issues: ValidationIssue[];
@@ -67,6 +72,14 @@ export interface DossierRecord {
   /** S3 key of the raw GraphQL answer for this version. */
   snapshotKey: string | null;
   ingestedAt: string;
+}
+
+/** Only valid dossiers are reviewed: invalid, not_found and deleted ones are not. */
+export const REVIEWABLE_STATUSES: readonly DossierStatus[] = ['stored', 'files_pending'];
+
+/** Whether a dossier takes part in its round's review and ranking now. */
+export function isReviewable(dossier: Pick<DossierRecord, 'status'>): boolean {
+  return REVIEWABLE_STATUSES.includes(dossier.status);
 }
 
 /** The status a dossier version gets from its validity and its files. */

@@ -1,4 +1,4 @@
-import type { DossierRecord, DossierStatus } from '../dossier.ts';
+import { isReviewable, type DossierRecord } from '../dossier.ts';
 import type { ReviewerRecord } from './model.ts';
 
 /**
@@ -7,12 +7,8 @@ import type { ReviewerRecord } from './model.ts';
  * reviewer whose `conflicts` hold the administration's SIRET, nor an inactive or suppressed one.
  */
 
-/** Only valid dossiers are reviewed: invalid, not_found and deleted ones are not. */
-export const REVIEWABLE_STATUSES: readonly DossierStatus[] = ['stored', 'files_pending'];
-
-export function isReviewable(dossier: Pick<DossierRecord, 'status'>): boolean {
-  return REVIEWABLE_STATUSES.includes(dossier.status);
-}
+// Which dossiers are reviewed is the dossier's business (core/dossier.ts); re-exported for the round steps.
+export { isReviewable, REVIEWABLE_STATUSES } from '../dossier.ts';
 
 /** A reviewer who may be given dossiers (and mailed). */
 export function canReceiveAssignments(reviewer: ReviewerRecord): boolean {

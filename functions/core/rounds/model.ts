@@ -1,4 +1,4 @@
-import type { Criterion } from '#schemas/rounds';
+import type { College, Criterion } from '#schemas/rounds';
 
 /**
  * Rounds, reviewers, assignments, reviews, notifications, decisions and audit records: the
@@ -54,6 +54,8 @@ export interface ReviewerRecord {
   name: string;
   conflicts: string[];
   active: boolean;
+  /** The reviewer's college in the jury (COLLEGES); absent for reviewers imported before colleges. */
+  college?: College;
   /** Set when SES reports a bounce or complaint: no more mail to this address. */
   suppressed?: boolean;
 }
