@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { DossierRecord } from '#core/dossier';
 import type {
-  AssignmentRecord, AuditRecord, DecisionRecord, NotificationRecord, ReviewRecord, ReviewerRecord, RoundRecord, RoundStatus,
+  AssignmentRecord, AuditRecord, CommitteeDecisionRecord, DecisionRecord, ExclusionRecord, NotificationRecord, ReviewRecord, ReviewerRecord, RoundRecord, RoundStatus,
 } from '#core/rounds/model';
 import type { RoundsConfig } from '#schemas/rounds';
 import type { MailMessage, Mailer, ReportStore, RoundDossiers, RoundRepository, RoundWrite } from '#core/rounds/ports';
@@ -44,7 +44,7 @@ export class MemoryRoundRepository implements RoundRepository {
   get writeCount(): number {
     const writes: Method[] = [
       'createRound', 'updateRound', 'putReviewers', 'putAssignments', 'putReview', 'putReviewIfVersion', 'claimNotification',
-      'markNotificationSent', 'releaseNotification', 'putDecisions', 'putAudit',
+      'markNotificationSent', 'releaseNotification', 'putDecisions', 'putAudit', 'putExclusion', 'putCommitteeDecision',
     ];
     return this.calls.filter((c) => writes.includes(c)).length;
   }
@@ -210,6 +210,29 @@ export class MemoryRoundRepository implements RoundRepository {
   async listAudit(roundId: string) {
     await this.enter('listAudit');
     return this.audit.filter((a) => a.roundId === roundId).map(clone);
+  }
+
+  exclusions = new Map<string, ExclusionRecord>();
+  committeeDecisions = new Map<string, CommitteeDecisionRecord>();
+
+  async putExclusion(record: ExclusionRecord) {
+    await this.enter('putExclusion');
+    this.exclusions.set(`${record.roundId}|${record.dossierNumber}`, clone(record));
+  }
+
+  async listExclusions(roundId: string) {
+    await this.enter('listExclusions');
+    return [...this.exclusions.values()].filter((e) => e.roundId === roundId).sort((a, b) => a.dossierNumber - b.dossierNumber).map(clone);
+  }
+
+  async putCommitteeDecision(record: CommitteeDecisionRecord) {
+    await this.enter('putCommitteeDecision');
+    this.committeeDecisions.set(`${record.roundId}|${record.dossierNumber}`, clone(record));
+  }
+
+  async listCommitteeDecisions(roundId: string) {
+    await this.enter('listCommitteeDecisions');
+    return [...this.committeeDecisions.values()].filter((e) => e.roundId === roundId).sort((a, b) => a.dossierNumber - b.dossierNumber).map(clone);
   }
 
   /* ---- test conveniences (no call recorded) ---- */

@@ -234,6 +234,21 @@ describe.each(ENGINES)('DynamoRoundRepository on $name', ({ start }) => {
       expect(await repo.getReviewer(reviewerId(78))).toBeUndefined();
     });
 
+    it('keeps the latest exclusion and committee decision per dossier, apart from every other kind', async () => {
+      const roundId = newRoundId();
+      const at = '2026-05-20T10:00:00.000Z';
+      await repo.putExclusion({ roundId, dossierNumber: 40, excluded: true, reason: 'Collectivité territoriale', actor: 'staff:jdupont', at });
+      await repo.putExclusion({ roundId, dossierNumber: 7, excluded: true, reason: 'Doublon de 40', actor: 'staff:jdupont', at });
+      await repo.putExclusion({ roundId, dossierNumber: 40, excluded: false, reason: 'Opérateur de l\'État après vérification', actor: 'staff:amartin', at: '2026-05-21T09:00:00.000Z' });
+      expect((await paged.listExclusions(roundId)).map((e) => [e.dossierNumber, e.excluded, e.actor])).toEqual([[7, true, 'staff:jdupont'], [40, false, 'staff:amartin']]);
+      await repo.putCommitteeDecision({ roundId, dossierNumber: 12, outcome: 'selected', reason: 'Priorité ministérielle', actor: 'staff:jdupont', at });
+      await repo.putCommitteeDecision({ roundId, dossierNumber: 12, outcome: 'waitlisted', reason: 'Capacité', actor: 'staff:jdupont', at });
+      expect(await repo.listCommitteeDecisions(roundId)).toEqual([{ roundId, dossierNumber: 12, outcome: 'waitlisted', reason: 'Capacité', actor: 'staff:jdupont', at }]);
+      expect(await repo.listDecisions(roundId)).toEqual([]);
+      expect(await repo.listAssignments(roundId)).toEqual([]);
+      expect(await repo.listExclusions(newRoundId())).toEqual([]);
+    });
+
     it('refuses keys that would be ambiguous', async () => {
       await expect(repo.putReview(review('2026-05', 1.5, 1))).rejects.toThrow(RangeError);
       await expect(repo.putAssignments([{ roundId: '2026-05', dossierNumber: 1, reviewerId: 'a#b', assignedAt: '2026-05-01T07:00:00.000Z' }])).rejects.toThrow(/without '#'/);

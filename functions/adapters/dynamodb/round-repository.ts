@@ -6,7 +6,7 @@ import {
   type QueryCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import type {
-  AssignmentRecord, AuditRecord, DecisionRecord, NotificationRecord, ReviewRecord, ReviewerRecord, RoundRecord, RoundStatus,
+  AssignmentRecord, AuditRecord, CommitteeDecisionRecord, ExclusionRecord, DecisionRecord, NotificationRecord, ReviewRecord, ReviewerRecord, RoundRecord, RoundStatus,
 } from '#core/rounds/model';
 import type { ReviewWrite, RoundRepository, RoundWrite } from '#core/rounds/ports';
 import { batchWriteDrained, chunks, isConditionalCheckFailed, queryAll, withoutStorageAttributes, type BatchRetryOptions } from '#adapters/dynamodb/client';
@@ -45,6 +45,8 @@ const SK_PREFIX = {
   notification: 'NOTIFY#',
   decision: 'DECISION#',
   audit: 'AUDIT#',
+  exclusion: 'EXCLUSION#',
+  committee: 'COMMITTEE#',
 } as const;
 
 /** BatchWriteItem takes at most 25 requests. */
@@ -147,6 +149,16 @@ function decisionItem(decision: DecisionRecord): Item {
     [PK]: roundPk(keyPart('round id', decision.roundId)),
     [SK]: `${SK_PREFIX.decision}${padded(decision.dossierNumber)}`,
     type: 'decision',
+  };
+}
+
+/** One item per (round, dossier) of a kind whose latest word wins: exclusions, committee decisions. */
+function dossierWordItem(kind: 'exclusion' | 'committee', record: { roundId: string; dossierNumber: number }): Item {
+  return {
+    ...record,
+    [PK]: roundPk(keyPart('round id', record.roundId)),
+    [SK]: `${SK_PREFIX[kind]}${padded(record.dossierNumber)}`,
+    type: kind === 'exclusion' ? 'exclusion' : 'committee_decision',
   };
 }
 
@@ -433,6 +445,24 @@ export class DynamoRoundRepository implements RoundRepository {
   /** Consistent, in time order. */
   async listAudit(roundId: string): Promise<AuditRecord[]> {
     return this.listRoundItems<AuditRecord>(roundId, SK_PREFIX.audit);
+  }
+
+  // Exclusions, committee decisions: one item per dossier, replaced by each new word.
+
+  async putExclusion(record: ExclusionRecord): Promise<void> {
+    await this.client.send(new PutCommand({ TableName: this.tableName, Item: dossierWordItem('exclusion', record) }));
+  }
+
+  async listExclusions(roundId: string): Promise<ExclusionRecord[]> {
+    return this.listRoundItems<ExclusionRecord>(roundId, SK_PREFIX.exclusion);
+  }
+
+  async putCommitteeDecision(record: CommitteeDecisionRecord): Promise<void> {
+    await this.client.send(new PutCommand({ TableName: this.tableName, Item: dossierWordItem('committee', record) }));
+  }
+
+  async listCommitteeDecisions(roundId: string): Promise<CommitteeDecisionRecord[]> {
+    return this.listRoundItems<CommitteeDecisionRecord>(roundId, SK_PREFIX.committee);
   }
 
   // Helpers

@@ -160,6 +160,34 @@ export interface DecisionRecord {
   reason: string;
 }
 
+/**
+ * Staff took a dossier out of a round's review and ranking (an ineligible administration, a
+ * duplicate...), or put it back: the latest word per dossier; the audit keeps every change.
+ */
+export interface ExclusionRecord {
+  roundId: string;
+  dossierNumber: number;
+  excluded: boolean;
+  /** Why, as staff wrote it (shown in the report). */
+  reason: string;
+  /** `staff:<name>`. */
+  actor: string;
+  at: string;
+}
+
+/**
+ * The committee's outcome for a dossier, set by staff before the selection closes, against the
+ * ranking's proposal: the latest word per dossier; the audit keeps every change.
+ */
+export interface CommitteeDecisionRecord {
+  roundId: string;
+  dossierNumber: number;
+  outcome: DecisionOutcome;
+  reason: string;
+  actor: string;
+  at: string;
+}
+
 export type RoundStep = 'open' | 'close-submissions' | 'remind' | 'close-selection';
 
 /** What else is audited in a round: a conflict of interest declared on the page, reviews imported by staff. */

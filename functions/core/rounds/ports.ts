@@ -1,6 +1,6 @@
 import type { DossierRecord } from '../dossier.ts';
 import type {
-  AssignmentRecord, AuditRecord, DecisionRecord, NotificationRecord, ReviewRecord, ReviewerRecord, RoundRecord, RoundStatus,
+  AssignmentRecord, AuditRecord, CommitteeDecisionRecord, DecisionRecord, ExclusionRecord, NotificationRecord, ReviewRecord, ReviewerRecord, RoundRecord, RoundStatus,
 } from './model.ts';
 
 /** The ports of the round use cases. The DynamoDB adapter implements RoundRepository; SES the Mailer. */
@@ -63,6 +63,16 @@ export interface RoundRepository {
 
   putDecisions(decisions: DecisionRecord[]): Promise<void>;
   listDecisions(roundId: string): Promise<DecisionRecord[]>;
+
+  /** Replaces the dossier's exclusion record of the round (the latest word wins). */
+  putExclusion(record: ExclusionRecord): Promise<void>;
+  /** Consistent, ordered by dossier number; excluded and re-included ones alike. */
+  listExclusions(roundId: string): Promise<ExclusionRecord[]>;
+
+  /** Replaces the committee's decision on the dossier in the round (the latest word wins). */
+  putCommitteeDecision(record: CommitteeDecisionRecord): Promise<void>;
+  /** Consistent, ordered by dossier number. */
+  listCommitteeDecisions(roundId: string): Promise<CommitteeDecisionRecord[]>;
 
   putAudit(record: AuditRecord): Promise<void>;
   listAudit(roundId: string): Promise<AuditRecord[]>;
