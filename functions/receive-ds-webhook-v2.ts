@@ -1,6 +1,6 @@
 import { createError } from '@middy/util';
 import { V2WebhookBodySchema } from '#schemas/ds-webhook';
-import { ReceiveWebhookV2EnvSchema } from '#schemas/env';
+import { ReceiveWebhookV2EnvSchema, splitV2SigningSecrets } from '#schemas/env';
 import { verifySignedRequest } from '#core/standard-webhooks';
 import { hintFromV2Event } from '#core/webhook-hints';
 import { createDocumentClient } from '#adapters/dynamodb/client';
@@ -21,8 +21,9 @@ import { resolveSecret } from '#shared/secrets';
 export const MAX_BODY_BYTES = 256 * 1024;
 
 const config = loadConfig(ReceiveWebhookV2EnvSchema);
-// Several secrets, space separated, are accepted while one is being rotated.
-const secrets = resolveSecret(config, 'DS_WEBHOOK_V2_SECRET').then((value) => value.split(/\s+/));
+// Several secrets, space separated, are accepted while one is being rotated; each one was
+// checked (whsec_ and at least 24 bytes) by the configuration or by resolveSecret.
+const secrets = resolveSecret(config, 'DS_WEBHOOK_V2_SECRET').then(splitV2SigningSecrets);
 const queue = new SqsIngestQueue({ client: createSqsClient(), queueUrl: config.INGEST_QUEUE_URL });
 const eventLog = new WebhookEventLog({ client: createDocumentClient(), tableName: config.TABLE_NAME });
 

@@ -27,11 +27,31 @@ export const HTTP_ROUTES: readonly HttpRoute[] = [
 export const isGreedy = (template: string) => /\{\w+\+\}$/.test(template);
 
 /**
+ * A path with a `%` escape that does not decode (`/webhooks/ds/%E0%A4%A`). API Gateway answers
+ * such a request 400 before any route is matched; the local gateway must too, not 404 or 500.
+ */
+export class MalformedPathError extends Error {
+  override name = 'MalformedPathError';
+}
+
+/** Whether every `%` escape of `path` decodes to UTF-8. */
+export function isDecodablePath(path: string): boolean {
+  try {
+    decodeURIComponent(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
  * Matches a concrete path against a template; returns the path parameters or undefined. As in
  * API Gateway HTTP APIs, `{name}` is one segment and `{name+}` the rest of the path (at least one
- * character, slashes included).
+ * character, slashes included). Throws MalformedPathError for an undecodable path, whatever the
+ * template: "no such route" (404) and "bad request" (400) must not be confused.
  */
 export function matchRoute(template: string, path: string): Record<string, string> | undefined {
+  if (!isDecodablePath(path)) throw new MalformedPathError('the path has a malformed % escape');
   const names: string[] = [];
   const pattern = template.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{(\w+)(\\\+)?\}/g, (_, name: string, greedy: string | undefined) => {
     names.push(name);
@@ -39,11 +59,8 @@ export function matchRoute(template: string, path: string): Record<string, strin
   });
   const match = new RegExp(`^${pattern}$`).exec(path);
   if (!match) return undefined;
-  try {
-    return Object.fromEntries(names.map((name, i) => [name, decodeURIComponent(match[i + 1]!)]));
-  } catch {
-    return undefined; // a malformed escape (`%E0%A4%A`) matches no route
-  }
+  // Each parameter is a substring of a decodable path cut at '/', so it decodes too.
+  return Object.fromEntries(names.map((name, i) => [name, decodeURIComponent(match[i + 1]!)]));
 }
 
 /**

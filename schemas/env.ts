@@ -18,10 +18,58 @@ export const nonEmpty = z.string().trim().min(1, 'must not be empty');
 
 export const DEFAULT_DS_API_URL = 'https://demarche.numerique.gouv.fr/api/v2/graphql';
 
+/*
+ * What a secret must look like, checked when the configuration loads (a plain value, here) and
+ * when it is read from Secrets Manager (functions/shared/secrets.ts): a weak or malformed secret
+ * stops the function at cold start, naming the variable, never showing the value.
+ */
+
+/** The legacy webhook token goes in the URL path: URL-safe, and long enough not to be guessed. */
+export const webhookToken = z.string().trim()
+  .regex(/^[A-Za-z0-9_-]{32,128}$/, 'must be 32 to 128 letters, digits, - or _ (it goes in a URL)');
+
+/** The key that signs reviewers' review links (HMAC-SHA256). */
+export const reviewLinkSecret = z.string().trim()
+  .min(32, 'must be at least 32 characters')
+  .max(1024, 'must be at most 1024 characters');
+
+/**
+ * Standard Webhooks keys are `whsec_` + standard base64 (DS: 32 random bytes). The reference
+ * library (standardwebhooks) refuses a key that decodes to nothing; we also refuse short keys
+ * (an HMAC key of a few bytes is guessable) and lenient base64 (Buffer.from would silently
+ * drop bad characters and sign with what is left).
+ */
+export const MIN_V2_SECRET_BYTES = 24;
+const STANDARD_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+/** Whether one `whsec_` secret is well formed (and decodes to at least MIN_V2_SECRET_BYTES). */
+export function isV2SigningSecret(secret: string): boolean {
+  if (!secret.startsWith('whsec_')) return false;
+  const base64 = secret.slice('whsec_'.length);
+  return STANDARD_BASE64.test(base64) && Buffer.from(base64, 'base64').length >= MIN_V2_SECRET_BYTES;
+}
+
+/** Several secrets, space separated, are accepted while one is being rotated. */
+export function splitV2SigningSecrets(value: string): string[] {
+  return value.trim().split(/\s+/);
+}
+
+export const v2SigningSecrets = z.string().trim().refine(
+  (value) => value.length > 0 && splitV2SigningSecrets(value).every(isV2SigningSecret),
+  `must be whsec_ secrets (whsec_ then the base64 of at least ${MIN_V2_SECRET_BYTES} bytes), separated by spaces`,
+);
+
+/** The rule of each secret that has one; others (the DS API token, issued by DS) must only be non-empty. */
+export const SECRET_RULES: Readonly<Record<string, z.ZodType<string, string>>> = {
+  WEBHOOK_TOKEN: webhookToken,
+  DS_WEBHOOK_V2_SECRET: v2SigningSecrets,
+  REVIEW_LINK_SECRET: reviewLinkSecret,
+};
+
 /** A secret: the value itself, or the ARN of the secret that holds it. */
 export const secret = <K extends string>(name: K) =>
   z.object({
-    [name]: nonEmpty.optional(),
+    [name]: ((SECRET_RULES[name] as z.ZodString | undefined) ?? nonEmpty).optional(),
     [`${name}_SECRET_ARN`]: z.string().startsWith('arn:', 'must be a Secrets Manager ARN').optional(),
   } as Record<K | `${K}_SECRET_ARN`, z.ZodOptional<z.ZodString>>).refine(
     (env) => (env as Record<string, unknown>)[name] !== undefined || (env as Record<string, unknown>)[`${name}_SECRET_ARN`] !== undefined,
@@ -75,9 +123,10 @@ export const localEnvSchema = (scheduleNames: readonly string[]) => z.object({
   DS_DEMARCHE_NUMBER: optionalSetting(demarcheNumbers),
   DS_API_URL: optionalSetting(z.url('must be the URL of the DS GraphQL endpoint')),
   DS_API_TOKEN: optionalSetting(nonEmpty),
-  WEBHOOK_TOKEN: optionalSetting(z.string().regex(/^[A-Za-z0-9_-]{16,128}$/, 'must be 16 to 128 letters, digits, - or _ (it goes in a URL)')),
-  DS_WEBHOOK_V2_SECRET: optionalSetting(z.string().regex(/^whsec_\S+( whsec_\S+)*$/, 'must be whsec_... secrets, separated by spaces')),
-  REVIEW_LINK_SECRET: optionalSetting(z.string().min(32, 'must be at least 32 characters')),
+  // The same rules as the functions' (SECRET_RULES): a value npm start accepts, the handlers accept.
+  WEBHOOK_TOKEN: optionalSetting(webhookToken),
+  DS_WEBHOOK_V2_SECRET: optionalSetting(v2SigningSecrets),
+  REVIEW_LINK_SECRET: optionalSetting(reviewLinkSecret),
   LOG_LEVEL: optionalSetting(z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR'], 'must be DEBUG, INFO, WARN or ERROR')),
   DS_SIMULATOR_VIRUS_SCAN_SECONDS: optionalSetting(z.coerce.number('must be a number of seconds').nonnegative().max(3600)),
   RUN_SCHEDULES_AT_START: optionalSetting(z.string().transform((v) => v.split(',').map((n) => n.trim()).filter(Boolean)).pipe(

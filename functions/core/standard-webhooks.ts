@@ -20,8 +20,15 @@ export type VerificationFailure = 'missing_headers' | 'bad_timestamp' | 'timesta
 
 export type Verification = { ok: true } | { ok: false; reason: VerificationFailure };
 
+/**
+ * The HMAC key of a `whsec_` secret. The configuration refuses weak secrets before they get
+ * here (schemas/env.ts); this refuses an empty key anyway, as the reference library does:
+ * with an empty key anyone can sign.
+ */
 export function secretKey(secret: string): Buffer {
-  return Buffer.from(secret.startsWith('whsec_') ? secret.slice('whsec_'.length) : secret, 'base64');
+  const key = Buffer.from(secret.startsWith('whsec_') ? secret.slice('whsec_'.length) : secret, 'base64');
+  if (key.length === 0) throw new RangeError("a Standard Webhooks secret can't be empty");
+  return key;
 }
 
 export function sign(secret: string, id: string, timestamp: string, body: Buffer): string {

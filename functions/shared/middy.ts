@@ -15,11 +15,12 @@ export function httpEndpoint(handler: (event: HttpEvent, context: Context) => Pr
     .use(injectLambdaContext(logger))
     .use(httpHeaderNormalizer())
     .use(httpErrorHandler({
-      // Log the status and message only: a cause may carry request data.
+      // Log the status and the reason only: a cause may carry request data. The key is `reason`:
+      // Powertools reserves `message` and would drop it (functions/shared/powertools.ts).
       logger: (error: { statusCode?: number; message?: string; name?: string }) => {
         const status = error.statusCode ?? 500;
-        if (status >= 500) logger.error('request failed', { status, error: error.name, message: error.message });
-        else logger.warn('request refused', { status, message: error.message });
+        if (status >= 500) logger.error('request failed', { status, error: error.name, reason: error.message });
+        else logger.warn('request refused', { status, reason: error.message });
       },
       fallbackMessage: 'Internal Server Error',
     }));

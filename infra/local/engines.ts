@@ -1,4 +1,4 @@
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import type { Server } from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
@@ -90,8 +90,20 @@ async function closeServer(server: Server): Promise<void> {
   await new Promise<void>((resolve) => server.close(() => resolve()));
 }
 
+/**
+ * Half-written files a hard kill can leave: the local SQS and the mail store write `<file>.tmp`
+ * then rename it. Harmless to the engines (the old file is intact) but left forever otherwise.
+ * s3rver's partial uploads are removed by startS3rverEngine.
+ */
+const LEFTOVER_TEMP_FILES = [join('sqs', 'queues.json.tmp'), `${MAIL_STORE_FILE}.tmp`];
+
 export async function startEngines(dataDir: string, ports: EnginePorts = { ses: 0 }): Promise<LocalEngines> {
-  await Promise.all(['dynamodb', 's3', 'sqs', 'ses'].map((dir) => mkdir(join(dataDir, dir), { recursive: true })));
+  // Private folders (they hold dossiers and mails), existing ones included: a mode given at creation fixes nothing later.
+  await Promise.all(['dynamodb', 's3', 'sqs', 'ses'].map(async (dir) => {
+    await mkdir(join(dataDir, dir), { recursive: true, mode: 0o700 });
+    await chmod(join(dataDir, dir), 0o700);
+  }));
+  await Promise.all(LEFTOVER_TEMP_FILES.map((file) => rm(join(dataDir, file), { force: true })));
   const dynamo = dynalite({ path: join(dataDir, 'dynamodb'), createTableMs: 0 });
   const sqs = new LocalSqs({ dataDir: join(dataDir, 'sqs'), region: LOCAL_REGION });
   // aws-ses-v2-local's listen error is not catchable (its promise never settles): probe the port first.

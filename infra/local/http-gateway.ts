@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { byPriority, matchRoute, type HttpRoute } from '../routes.ts';
+import { byPriority, isDecodablePath, matchRoute, type HttpRoute } from '../routes.ts';
 import { lambdaContext } from './lambda-context.ts';
 
 /**
@@ -105,7 +105,9 @@ export class HttpGateway {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    const path = pathOf(req.url);
+    // As API Gateway: a path that does not decode (`/webhooks/ds/%E0%A4%A`) is a 400 before any route.
+    if (path === undefined || !isDecodablePath(path)) return sendJson(res, 400, { message: 'Bad Request' });
     if (path === '/health') return sendJson(res, this.ready ? 200 : 503, { ready: this.ready });
     if (!this.ready) return sendJson(res, 503, { message: 'starting' });
     const body = await readBody(req, MAX_PAYLOAD_BYTES);
@@ -117,6 +119,15 @@ export class HttpGateway {
       return writeResult(res, await route.handler(event, lambdaContext(route.functionName, route.timeoutSeconds)));
     }
     sendJson(res, 404, { message: 'Not Found' });
+  }
+}
+
+/** The path of a request target, undefined when it is not a URL path at all. */
+function pathOf(target: string | undefined): string | undefined {
+  try {
+    return new URL(target ?? '/', 'http://localhost').pathname;
+  } catch {
+    return undefined;
   }
 }
 

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { SECRET_RULES } from '#schemas/env';
 
 /**
  * The secrets of the local stack: taken from the environment when set, else generated once
@@ -15,8 +16,13 @@ export interface LocalSecrets {
   reviewLinkSecret: string;
 }
 
+export const LOCAL_SECRETS_FILE = 'local-secrets.json';
+
+/** The variable each secret is given to the handlers as, and checked by (schemas/env.ts SECRET_RULES). */
+const VARIABLES = { webhookToken: 'WEBHOOK_TOKEN', webhookV2Secret: 'DS_WEBHOOK_V2_SECRET', reviewLinkSecret: 'REVIEW_LINK_SECRET' } as const;
+
 export async function loadLocalSecrets(dataDir: string, env: NodeJS.ProcessEnv): Promise<LocalSecrets> {
-  const file = join(dataDir, 'local-secrets.json');
+  const file = join(dataDir, LOCAL_SECRETS_FILE);
   const stored: Partial<LocalSecrets> = await readFile(file, 'utf8').then(JSON.parse, () => ({}));
   const secrets: LocalSecrets = {
     webhookToken: env.WEBHOOK_TOKEN || stored.webhookToken || randomBytes(24).toString('hex'),
@@ -25,6 +31,17 @@ export async function loadLocalSecrets(dataDir: string, env: NodeJS.ProcessEnv):
     // Kept across restarts: a new key would break the links already mailed.
     reviewLinkSecret: env.REVIEW_LINK_SECRET || stored.reviewLinkSecret || randomBytes(32).toString('base64url'),
   };
+  // The handlers check these at load; a stored value edited by hand would fail there with a
+  // stack trace: say here which one and where, never the value. Nothing is regenerated silently.
+  for (const [key, variable] of Object.entries(VARIABLES) as [keyof typeof VARIABLES, string][]) {
+    const problem = SECRET_RULES[variable]!.safeParse(secrets[key]);
+    if (!problem.success) {
+      const from = env[variable] ? `the environment variable ${variable}` : `"${key}" in ${file} (delete that line to generate a new one)`;
+      throw new Error(`${from}: ${problem.error.issues.map((issue) => issue.message).join('; ')}`);
+    }
+  }
   await writeFile(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
+  // `mode` applies only when the file is created: an existing file keeps looser permissions.
+  await chmod(file, 0o600);
   return secrets;
 }

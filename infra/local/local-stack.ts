@@ -1,4 +1,4 @@
-import { rename, writeFile } from 'node:fs/promises';
+import { chmod, rename, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SQSClient } from '@aws-sdk/client-sqs';
@@ -94,7 +94,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Runni
   const { env, log = () => {} } = options;
   const dataDir = resolve(options.dataDir);
   const { gateway, port } = await bindGateway(options.port);
-  const cleanups: (() => Promise<unknown>)[] = [() => gateway.close()];
+  // DATA_DIR holds personal data and secrets: whatever the stack and its engines create is private
+  // to this user (folders 0700, files 0600); the user's umask is back once the stack stops.
+  const previousUmask = process.umask(0o077);
+  const cleanups: (() => Promise<unknown>)[] = [async () => { process.umask(previousUmask); }, () => gateway.close()];
   const stop = async () => { for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {}); };
   try {
     cleanups.push(await lockDataDir(dataDir));
@@ -188,6 +191,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Runni
     // Written whole or not at all (a crash must not leave a half file the CLI would read).
     await writeFile(`${outputsFile}.tmp`, JSON.stringify(outputs, null, 2), { mode: 0o600 });
     await rename(`${outputsFile}.tmp`, outputsFile);
+    await chmod(outputsFile, 0o600); // a leftover .tmp from a hard kill kept its own mode through writeFile
     cleanups.push(() => removeIfOwned(outputsFile, (text) => JSON.parse(text).local?.pid === process.pid));
     gateway.markReady();
     return { outputs, ...(ds.simulator ? { simulator: ds.simulator } : {}), stop };

@@ -1,10 +1,10 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 
@@ -45,12 +45,40 @@ export const S3RVER_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3R
  * aborts a file whose size or MD5 is wrong. This stores the body in a side file (a name that
  * s3rver's listing ignores) and moves it in place once complete, as S3 does.
  */
+const PARTIAL_RESOURCE = 'partial-';
+/** s3rver names each file of a key `<last key segment>._S3rver_<resource>` (its FilesystemStore). */
+const PARTIAL_FILE = new RegExp(`\\._S3rver_${PARTIAL_RESOURCE}[0-9a-f-]{36}$`);
+/** Where s3rver keeps the parts of multipart uploads not yet completed, per bucket. */
+const UPLOADS_FOLDER = '._S3rver_uploads';
+
+/**
+ * What uploads cut by a hard kill (kill -9, a crash) leave under `directory`: the side files of
+ * the atomic PUT below, whose `rm` never ran, and the parts of unfinished multipart uploads.
+ * Removed at start, before s3rver serves anything: every client of this store runs in the
+ * process that died, so none of them can resume (S3 would keep the parts until a lifecycle
+ * rule aborts them; here nothing would, and they may hold personal data).
+ */
+export async function removePartialUploads(directory: string): Promise<number> {
+  let removed = 0;
+  const entries = await readdir(directory, { withFileTypes: true, recursive: true }).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return [];
+    throw error;
+  });
+  for (const entry of entries) {
+    const leftover = (entry.isFile() && PARTIAL_FILE.test(entry.name)) || (entry.isDirectory() && entry.name === UPLOADS_FOLDER);
+    if (!leftover) continue;
+    await rm(join(entry.parentPath, entry.name), { recursive: true, force: true });
+    removed += 1;
+  }
+  return removed;
+}
+
 export function storeUploadsAtomically(store: S3rverFilesystemStore): void {
   const putObject = store.putObject.bind(store);
   store.putObject = async (object) => {
     if (Buffer.isBuffer(object.content)) return putObject(object);
     const objectPath = store.getResourcePath(object.bucket, object.key, 'object');
-    const partialPath = store.getResourcePath(object.bucket, object.key, `partial-${randomUUID()}`);
+    const partialPath = store.getResourcePath(object.bucket, object.key, `${PARTIAL_RESOURCE}${randomUUID()}`);
     await mkdir(dirname(objectPath), { recursive: true });
     const md5 = createHash('md5');
     let size = 0;
@@ -82,6 +110,7 @@ export interface RunningS3rver {
 
 /** s3rver on 127.0.0.1 (a free port unless given), storing under `directory`, uploads atomic. */
 export async function startS3rverEngine({ directory, port = 0 }: { directory: string; port?: number }): Promise<RunningS3rver> {
+  await removePartialUploads(directory);
   const server = new S3rver({ address: '127.0.0.1', port, silent: true, directory });
   storeUploadsAtomically(server.store);
   const address = await server.run();

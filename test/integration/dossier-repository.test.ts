@@ -195,6 +195,40 @@ describe.each(ENGINES)('DynamoDossierRepository on $name', ({ start }) => {
       });
     });
 
+    // Issue 7: anyone holding the legacy token can name any dossier number. The record of a
+    // dossier never stored holds no personal data and expires (TTL `expiresAt`, 30 days); a
+    // dossier we had stored keeps its data and never expires. dynalite ignores TTL: the
+    // attribute is what is asserted.
+    const rawItem = async (number: number) => (await engine.client.send(new GetCommand({
+      TableName: engine.tableName, Key: { pk: `DOSSIER#${number}`, sk: '#DOSSIER' }, ConsistentRead: true,
+    }))).Item!;
+
+    it.each(['not_found', 'deleted'] as const)('gives the %s record of a dossier never stored an expiry 30 days on, and no personal data', async (status) => {
+      const number = newNumber();
+      const at = new Date('2026-04-01T00:00:00Z');
+      await repository.markMissing(number, 42, status, at);
+      const item = await rawItem(number);
+      expect(item.expiresAt).toBe(Math.floor(at.getTime() / 1000) + 30 * 24 * 60 * 60);
+      expect(item).toMatchObject({ state: null, project: null, issues: [], attachments: [], snapshotKey: null, dateDepot: null });
+      expect(await repository.get(number)).not.toHaveProperty('expiresAt');
+      expect((await repository.listByRound('unassigned', { status })).items.map((r) => r.number)).toContain(number);
+    });
+
+    it('keeps the data of a dossier we had stored that DS stops returning, with no expiry', async () => {
+      const record = dossier();
+      await repository.saveIfNewer(record);
+      await repository.markMissing(record.number, 42, 'not_found', new Date());
+      expect(await repository.get(record.number)).toEqual({ ...record, status: 'not_found' });
+      expect(await rawItem(record.number)).not.toHaveProperty('expiresAt');
+    });
+
+    it('drops the expiry once DS returns the dossier', async () => {
+      const number = newNumber();
+      await repository.markMissing(number, 42, 'not_found', new Date());
+      await repository.saveIfNewer(dossier({ number }));
+      expect(await rawItem(number)).not.toHaveProperty('expiresAt');
+    });
+
     it('is idempotent, and a later save of any version replaces the minimal record', async () => {
       const number = newNumber();
       await repository.markMissing(number, 42, 'not_found', new Date());

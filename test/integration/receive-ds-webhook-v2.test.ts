@@ -106,4 +106,33 @@ describe('receive-ds-webhook-v2', () => {
     const retry = await handler(delivery(batch([event(60)])), lambdaContext());
     expect(JSON.parse(retry.body)).toMatchObject({ queued: 1 });
   });
+
+  // Issue 7: ids taken from the request are bounded at the edge. A `webhook_id` of ~2 KB made
+  // the dedupe key `WEBHOOK#<id>` pass DynamoDB's 2,048-byte partition key limit: a 500, which
+  // DS retries for a day. Now a clear 400 naming the field, and nothing is queued or stored.
+  it.each([
+    ['webhook_id', { webhook_id: 'A'.repeat(2_100) }],
+    ['webhook_id', { webhook_id: 'A'.repeat(129) }],
+    ['webhook_id', { webhook_id: 'V2ViaG9vay00Mg==\u0000#SEQ' }],
+    ['webhook_id', { webhook_id: '' }],
+    ['demarche_number', { demarche_number: 2 ** 31 }],
+    ['events.0.dossier_number', { events: [event(70, 2 ** 31)] }],
+    ['events.0.dossier_number', { events: [event(71, 1e20)] }],
+    ['events.0.sequence', { events: [event(1e15)] }],
+    ['events.0.sequence', { events: [event(2 ** 53)] }],
+    ['events.0.type', { events: [event(72, 23456789, 'x'.repeat(65))] }],
+    ['events.0.type', { events: [event(73, 23456789, 'Dossier Modifié')] }],
+  ])('answers 400 naming %s when it is out of bounds, and queues nothing', async (field, patch) => {
+    const response = await handler(delivery({ ...batch([event(69)]), ...patch }), lambdaContext());
+    expect(response.statusCode).toBe(400);
+    expect(response.body).toContain(`${field}:`);
+    expect(queued()).toEqual([]);
+  });
+
+  it('accepts ids at their bounds', async () => {
+    const atBounds = { ...batch([event(10 ** 15 - 1, 2 ** 31 - 1)], 98765), webhook_id: 'A'.repeat(128) };
+    const response = await handler(delivery(atBounds), lambdaContext());
+    expect(response.statusCode).toBe(200);
+    expect(queued()).toEqual([expect.objectContaining({ dossierNumber: 2 ** 31 - 1 })]);
+  });
 });

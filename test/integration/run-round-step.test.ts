@@ -22,7 +22,7 @@ import { testReviewerId } from '../helpers/memory-round-ports.ts';
 // The tests run in order: each starts from the state the previous one left.
 
 const ROUND = roundOf(new Date().toISOString());
-const SECRET = 'review-link-secret-for-tests';
+const SECRET = 'review-link-secret-for-tests-0123456789';
 const REVIEW_PAGE_URL = 'http://127.0.0.1:3999/';
 const MAIL_FROM = 'selection-test@example.gouv.fr';
 const STAFF = ROUNDS_CONFIG.staffEmails;

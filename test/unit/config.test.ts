@@ -4,9 +4,12 @@ import { IngestDossierEnvSchema, ReceiveWebhookEnvSchema } from '#schemas/env';
 import { ConfigurationError } from '#core/errors';
 import { withEnv } from '../helpers/lambda.ts';
 
+/** A legacy webhook token of the accepted form (32 to 128 URL-safe characters). */
+const TOKEN = '8f3c2a7e1d9b4f60a5c2e7d8b1f04a93';
+
 describe('configuration', () => {
   it('parses a comma-separated list of démarches', () => {
-    const config = loadConfig(ReceiveWebhookEnvSchema, { DS_DEMARCHE_NUMBER: '98765, 98766', INGEST_QUEUE_URL: 'http://localhost/q', WEBHOOK_TOKEN: 't' });
+    const config = loadConfig(ReceiveWebhookEnvSchema, { DS_DEMARCHE_NUMBER: '98765, 98766', INGEST_QUEUE_URL: 'http://localhost/q', WEBHOOK_TOKEN: TOKEN });
     expect(config.DS_DEMARCHE_NUMBER).toEqual([98765, 98766]);
   });
 
@@ -27,7 +30,7 @@ describe('configuration', () => {
     afterEach(() => restore());
 
     it('a handler module with a missing variable fails to load, naming it', async () => {
-      restore = withEnv({ DS_DEMARCHE_NUMBER: '98765', WEBHOOK_TOKEN: 't', INGEST_QUEUE_URL: '' });
+      restore = withEnv({ DS_DEMARCHE_NUMBER: '98765', WEBHOOK_TOKEN: TOKEN, INGEST_QUEUE_URL: '' });
       vi.resetModules();
       await expect(import('../../functions/receive-ds-webhook.ts')).rejects.toThrow(/INGEST_QUEUE_URL/);
     });

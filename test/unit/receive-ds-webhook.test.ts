@@ -95,4 +95,25 @@ describe('receive-ds-webhook', () => {
     expect(response.statusCode).toBeGreaterThanOrEqual(500);
     expect(response.body).not.toContain('ServiceUnavailable');
   });
+
+  // Issue 7: every id taken from the request is bounded at the edge. DS numbers are GraphQL
+  // `Int` (32-bit): a bigger one can never be a dossier, so it is refused, not queued.
+  it.each([
+    ['dossier_id', { dossier_id: String(2 ** 31) }],
+    ['procedure_id', { procedure_id: String(2 ** 31) }],
+    ['dossier_id', { dossier_id: '9'.repeat(400) }],
+    ['dossier_id', { dossier_id: '0' }],
+    ['updated_at', { updated_at: `2026-03-05 14:22:10 +0100${' '.repeat(100)}x` }],
+  ])('answers 400 naming %s when it is out of bounds, and queues nothing', async (field, patch) => {
+    const response = await post({ body: form({ ...FIELDS, ...patch }) });
+    expect(response.statusCode).toBe(400);
+    expect(response.body).toContain(field);
+    expect(queued()).toEqual([]);
+  });
+
+  it('accepts the largest GraphQL Int as a dossier number', async () => {
+    const response = await post({ body: form({ ...FIELDS, dossier_id: String(2 ** 31 - 1) }) });
+    expect(response.statusCode).toBe(200);
+    expect(queued()[0].dossierNumber).toBe(2 ** 31 - 1);
+  });
 });

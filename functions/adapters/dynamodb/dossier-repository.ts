@@ -21,7 +21,7 @@ import { TABLE_KEYS } from '#adapters/dynamodb/table';
  * transactions, and one code path must serve dynalite, DynamoDB Local and DynamoDB.
  */
 
-const { partitionKey: PK, sortKey: SK, gsi1, gsi2 } = TABLE_KEYS;
+const { partitionKey: PK, sortKey: SK, gsi1, gsi2, ttlAttribute } = TABLE_KEYS;
 
 type Item = Record<string, unknown>;
 
@@ -80,6 +80,20 @@ function missingDossier(number: number, demarcheNumber: number, status: DossierS
     snapshotKey: null,
     ingestedAt: at.toISOString(),
   };
+}
+
+/**
+ * How long the record of a dossier we never stored, marked not_found or deleted, is kept.
+ * Anyone holding the legacy webhook token can name any dossier number: such records carry no
+ * personal data (number, démarche, status, time) and expire through the table's TTL, so junk
+ * does not pile up. A dossier we had stored keeps its data and gets no expiry (docs/data-model.md).
+ */
+export const MISSING_DOSSIER_RETENTION_DAYS = 30;
+
+/** A dossier item as a record: the expiry of a minimal record is storage, not part of the record. */
+function dossierRecordOf(item: Item): DossierRecord {
+  const { [ttlAttribute]: _expiresAt, ...rest } = item;
+  return withoutStorageAttributes<DossierRecord>(rest);
 }
 
 /** `SET status, gsi1sk, gsi2pk`: the update parts every status change shares. */
@@ -190,7 +204,7 @@ export class DynamoDossierRepository implements DossierRepository {
       Key: dossierKey(number),
       ConsistentRead: true,
     }));
-    return Item ? withoutStorageAttributes<DossierRecord>(Item) : undefined;
+    return Item ? dossierRecordOf(Item) : undefined;
   }
 
   async completeFiles(number: number, modifiedAtMs: number, status: DossierStatus): Promise<boolean> {
@@ -222,7 +236,8 @@ export class DynamoDossierRepository implements DossierRepository {
    */
   async markMissing(number: number, demarcheNumber: number, status: 'not_found' | 'deleted', at: Date): Promise<void> {
     if (await this.updateStatusIfExists(number, status)) return;
-    if (await this.createIfAbsent(missingDossier(number, demarcheNumber, status, at))) return;
+    const expiresAt = Math.floor(at.getTime() / 1000) + MISSING_DOSSIER_RETENTION_DAYS * 24 * 60 * 60;
+    if (await this.createIfAbsent(missingDossier(number, demarcheNumber, status, at), { [ttlAttribute]: expiresAt })) return;
     if (await this.updateStatusIfExists(number, status)) return;
     throw new Error(`dossier ${number}: could not mark it ${status} (item appeared and vanished)`);
   }
@@ -307,12 +322,12 @@ export class DynamoDossierRepository implements DossierRepository {
     }
   }
 
-  /** Returns false when the dossier exists already. */
-  private async createIfAbsent(record: DossierRecord): Promise<boolean> {
+  /** Returns false when the dossier exists already. `extra`: storage attributes (the expiry). */
+  private async createIfAbsent(record: DossierRecord, extra: Item = {}): Promise<boolean> {
     try {
       await this.client.send(new PutCommand({
         TableName: this.tableName,
-        Item: dossierItem(record),
+        Item: { ...dossierItem(record), ...extra },
         ConditionExpression: 'attribute_not_exists(#pk)',
         ExpressionAttributeNames: { '#pk': PK },
       }));
@@ -331,7 +346,7 @@ export class DynamoDossierRepository implements DossierRepository {
       ...(options.cursor ? { ExclusiveStartKey: decodeCursor(options.cursor) } : {}),
     }));
     const cursor = encodeCursor(LastEvaluatedKey);
-    return { items: Items.map((item) => withoutStorageAttributes<DossierRecord>(item)), ...(cursor ? { cursor } : {}) };
+    return { items: Items.map(dossierRecordOf), ...(cursor ? { cursor } : {}) };
   }
 
   /** Every page of a query (for bounded collections, such as the files of one dossier). */
