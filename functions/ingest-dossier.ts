@@ -8,6 +8,7 @@ import { ingestDossier, type IngestDependencies } from '#core/ingest-dossier';
 import { DsGraphqlClient } from '#adapters/ds-api/graphql-client';
 import { createDocumentClient } from '#adapters/dynamodb/client';
 import { DynamoDossierRepository } from '#adapters/dynamodb/dossier-repository';
+import { DynamoRoundRepository } from '#adapters/dynamodb/round-repository';
 import { createS3Client } from '#adapters/s3/client';
 import { S3AttachmentStore } from '#adapters/s3/attachment-store';
 import { loadConfig } from '#shared/config';
@@ -21,10 +22,13 @@ import { resolveSecret } from '#shared/secrets';
  * is not final yet (virus scan pending, expired URL): nothing is acknowledged half done.
  */
 const config = loadConfig(IngestDossierEnvSchema);
+const documentClient = createDocumentClient();
 const dependencies: Promise<IngestDependencies> = resolveSecret(config, 'DS_API_TOKEN').then((token) => ({
   // 4 attempts of at most DS_API_TIMEOUT_SECONDS plus waits of at most 15 s: bounded well inside the function timeout.
   ds: new DsGraphqlClient({ url: config.DS_API_URL, token, timeoutMs: config.DS_API_TIMEOUT_SECONDS * 1000, maxAttempts: 4, maxDelayMs: 15_000 }),
-  dossiers: new DynamoDossierRepository({ client: createDocumentClient(), tableName: config.TABLE_NAME }),
+  dossiers: new DynamoDossierRepository({ client: documentClient, tableName: config.TABLE_NAME }),
+  // Only getRound is used (a GetItem on ROUND#<id>): the function's table grant already covers it.
+  rounds: new DynamoRoundRepository({ client: documentClient, tableName: config.TABLE_NAME }),
   files: new S3AttachmentStore({ client: createS3Client(), bucket: config.BUCKET_NAME }),
   mapping: EIG_FORM_MAPPING,
   clock: { now: () => new Date() },

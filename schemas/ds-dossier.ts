@@ -55,6 +55,8 @@ export const EntrepriseSchema = z.looseObject({
   raisonSociale: z.string().nullable().optional(),
   nomCommercial: z.string().nullable().optional(),
   formeJuridique: z.string().nullable().optional(),
+  /** INSEE "catégorie juridique" (niveau III, 4 digits): what the eligibility rule reads (schemas/eligibility-config.json). */
+  formeJuridiqueCode: z.string().nullable().optional(),
 });
 
 export const PersonneMoraleSchema = z.looseObject({
@@ -105,7 +107,9 @@ export const DropDownListChampSchema = champ('DropDownListChamp', { value: z.str
 export const MultipleDropDownListChampSchema = champ('MultipleDropDownListChamp', { values: z.array(z.string()) });
 export const PieceJustificativeChampSchema = champ('PieceJustificativeChamp', { files: z.array(DsFileSchema) });
 export const SiretChampSchema = champ('SiretChamp', {
-  etablissement: z.looseObject({ siret: SiretSchema }).nullable().optional(),
+  // The établissement comes with its entreprise (PersonneMoraleFragment): its legal form, when the
+  // mapping takes the administration from this champ rather than from the demandeur.
+  etablissement: z.looseObject({ siret: SiretSchema, entreprise: EntrepriseSchema.nullable().optional() }).nullable().optional(),
 });
 export const AddressChampSchema = champ('AddressChamp', { address: AddressSchema.nullable().optional() });
 

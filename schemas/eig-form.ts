@@ -31,12 +31,27 @@ export const FormMappingSchema = z.object({
     role: ChampRefSchema,
     email: ChampRefSchema,
   }),
+  /**
+   * The profiles a project asks for: a multiple drop-down champ and the option labels it may
+   * hold (DS returns the chosen labels themselves, so the accepted list is configuration: a
+   * relabelled option is added here, and an option not listed is a validation issue naming it).
+   */
+  profiles: z.object({
+    champ: ChampRefSchema,
+    options: z.array(z.string().trim().min(1)).min(1, 'list at least one accepted profile label'),
+  }),
+  /**
+   * The checkbox (or yes/no) champ by which the administration commits to the beta.gouv.fr
+   * approach (or to confirm its relevance with beta.gouv.fr in an investigation phase). Not a
+   * validity rule: an unticked box flags the dossier (functions/core/eligibility.ts).
+   */
+  betaGouvCommitment: ChampRefSchema.optional(),
   /** Checkbox (or yes/no) champs the administration must tick. */
   commitments: z.array(z.object({ champ: ChampRefSchema, required: z.boolean().default(true) })).default([]),
   /** Piece-justificative champs whose files are part of the application. */
   attachments: z.array(z.object({ champ: ChampRefSchema, required: z.boolean().default(false) })).default([]),
-  /** Bounds on the number of EIG posts one project may ask for. */
-  maxEigPosts: z.number().int().positive().default(5),
+  /** Bounds on the number of EIG posts one project may ask for (the EIG call: 1 to 3). */
+  maxEigPosts: z.number().int().positive().default(3),
 });
 export type FormMapping = z.infer<typeof FormMappingSchema>;
 
@@ -62,12 +77,25 @@ export const ProjectSchema = z.object({
   administration: z.object({
     name: z.string().trim().min(1, 'administration name is missing'),
     siret: SiretSchema,
+    /** Who filed the dossier, as DS knows them: a personne physique cannot be checked against the legal forms. */
+    demandeurType: z.enum(['PersonneMorale', 'PersonneMoraleIncomplete', 'PersonnePhysique']).optional(),
+    /** INSEE catégorie juridique (niveau III, 4 digits) from DS's entreprise data; absent when DS has none. */
+    legalFormCode: z.string().regex(/^\d{4}$/, 'legal form code must be 4 digits').optional(),
+    /** Its label, as DS gives it. */
+    legalForm: z.string().optional(),
   }),
   contactEmails: z.array(z.email('contact email is not a valid address')).min(1, 'no contact email'),
   team: z.array(TeamMemberSchema).min(1, 'the team has no member'),
   eigPostsRequested: z.number().int().min(1, 'at least one EIG post must be requested'),
   wishedStartDate: z.iso.date('wished start date is not a date'),
   theme: z.string().trim().min(1, 'theme is empty'),
+  /**
+   * The EIG profiles requested (option labels of the form, e.g. "Directeur·rice de produit").
+   * Dossiers stored before this field existed have none: readers use `project.profiles ?? []`.
+   */
+  profiles: z.array(z.string()).min(1, 'at least one profile must be requested'),
+  /** Whether the beta.gouv.fr commitment is ticked; absent when the form has no such champ or it is hidden. */
+  betaGouvCommitment: z.boolean().optional(),
   commitments: z.array(z.object({ champId: z.string(), label: z.string(), accepted: z.boolean() })),
   attachments: z.array(ProjectAttachmentSchema),
 });

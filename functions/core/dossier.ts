@@ -77,9 +77,39 @@ export interface DossierRecord {
 /** Only valid dossiers are reviewed: invalid, not_found and deleted ones are not. */
 export const REVIEWABLE_STATUSES: readonly DossierStatus[] = ['stored', 'files_pending'];
 
-/** Whether a dossier takes part in its round's review and ranking now. */
-export function isReviewable(dossier: Pick<DossierRecord, 'status'>): boolean {
-  return REVIEWABLE_STATUSES.includes(dossier.status);
+/**
+ * DS states in which the administration has withdrawn the dossier: an instructeur classed it
+ * "sans suite" (on the applicant's request or not). Its content is still valid, but it is no
+ * longer a candidacy.
+ */
+export const WITHDRAWN_STATES: readonly string[] = ['sans_suite'];
+
+/**
+ * Whether a dossier takes part in its round's review and ranking now: valid, and neither
+ * withdrawn on DS (classé sans suite) nor deleted or hidden there, even after assignment.
+ */
+export function isReviewable(dossier: Pick<DossierRecord, 'status' | 'state'>): boolean {
+  return REVIEWABLE_STATUSES.includes(dossier.status) && !WITHDRAWN_STATES.includes(dossier.state ?? '');
+}
+
+export interface Withdrawal {
+  /** Stable: `classe_sans_suite`, `deleted_on_ds`, `not_found_on_ds`. */
+  reasonCode: string;
+  /** In French, for staff and reviewers. */
+  reason: string;
+}
+
+/**
+ * Why a dossier left the selection on DS's side, or undefined when it did not (an invalid
+ * dossier did not leave: it is incomplete, and says so through its issues).
+ */
+export function withdrawalOf(dossier: Pick<DossierRecord, 'status' | 'state'>): Withdrawal | undefined {
+  if (dossier.status === 'deleted') return { reasonCode: 'deleted_on_ds', reason: 'Supprimé sur Démarches Simplifiées' };
+  if (dossier.status === 'not_found') {
+    return { reasonCode: 'not_found_on_ds', reason: 'N\'est plus visible sur Démarches Simplifiées (masqué ou supprimé)' };
+  }
+  if (WITHDRAWN_STATES.includes(dossier.state ?? '')) return { reasonCode: 'classe_sans_suite', reason: 'Classé sans suite sur Démarches Simplifiées' };
+  return undefined;
 }
 
 /** The status a dossier version gets from its validity and its files. */

@@ -56,16 +56,48 @@ function teamOf(champ: Champ | undefined, mapping: FormMapping['team']): Project
   });
 }
 
+type Entreprise = { formeJuridique?: string | null | undefined; formeJuridiqueCode?: string | null | undefined } | null | undefined;
+
+/** The legal form DS gives for an entreprise; a code that is not 4 digits is kept out (the eligibility flag then asks to check). */
+function legalFormOf(entreprise: Entreprise): Pick<Project['administration'], 'legalFormCode' | 'legalForm'> {
+  const code = entreprise?.formeJuridiqueCode?.trim();
+  const label = entreprise?.formeJuridique?.trim();
+  return {
+    ...(code && /^\d{4}$/.test(code) ? { legalFormCode: code } : {}),
+    ...(label ? { legalForm: label } : {}),
+  };
+}
+
 function administrationOf(input: MappingInput, champs: Map<string, Champ>, mapping: FormMapping): Partial<Project['administration']> {
   const d = input.demandeur;
   const fromDemandeur = {
     name: d?.__typename === 'PersonneMorale' ? (d.entreprise?.raisonSociale || d.entreprise?.nomCommercial || undefined) : undefined,
     siret: d?.__typename === 'PersonneMorale' || d?.__typename === 'PersonneMoraleIncomplete' ? d.siret : undefined,
   };
+  // When the mapping names a SIRET champ, the administration is that établissement: its legal form too.
+  const siretChamp = mapping.administrationSiret ? champs.get(mapping.administrationSiret) : undefined;
+  const legalForm = mapping.administrationSiret
+    ? legalFormOf(isChamp(siretChamp, 'SiretChamp') ? siretChamp.etablissement?.entreprise : undefined)
+    : legalFormOf(d?.__typename === 'PersonneMorale' ? d.entreprise : undefined);
   return {
     name: mapping.administrationName ? textOf(champs.get(mapping.administrationName)) : fromDemandeur.name,
-    siret: mapping.administrationSiret ? textOf(champs.get(mapping.administrationSiret)) : fromDemandeur.siret,
+    siret: mapping.administrationSiret ? textOf(siretChamp) : fromDemandeur.siret,
+    ...(d ? { demandeurType: d.__typename } : {}),
+    ...legalForm,
   };
+}
+
+/** The profiles chosen in the multiple drop-down; an option the mapping does not list is an issue naming it. */
+function profilesOf(champ: Champ | undefined, mapping: FormMapping['profiles'], issues: ValidationIssue[]): string[] {
+  const chosen = isChamp(champ, 'MultipleDropDownListChamp')
+    ? champ.values
+    : (isChamp(champ, 'DropDownListChamp', 'TextChamp') && champ.value ? [champ.value] : []);
+  const accepted = new Set(mapping.options);
+  const profiles = [...new Set(chosen.map((value) => value.trim()).filter(Boolean))];
+  for (const profile of profiles) {
+    if (!accepted.has(profile)) issues.push({ path: 'project.profiles', message: `unknown profile "${profile}" (accepted: ${mapping.options.join(', ')})` });
+  }
+  return profiles;
 }
 
 export function zodIssues(error: z.ZodError, prefix: string): ValidationIssue[] {
@@ -78,7 +110,9 @@ export function zodIssues(error: z.ZodError, prefix: string): ValidationIssue[] 
 /**
  * Maps a dossier to a `Project` through the form mapping (stable champ ids, never labels),
  * then validates it. Rules the schema cannot express (required commitments and attachments,
- * the cap on EIG posts, champs missing from the dossier) become issues too.
+ * the cap on EIG posts, profiles outside the accepted options, champs missing from the
+ * dossier) become issues too. Eligibility is not validity: the legal form and the beta.gouv.fr
+ * commitment are only recorded here, and flagged by core/eligibility.ts.
  */
 export function mapEigProject(input: MappingInput, mapping: FormMapping): MappingResult {
   const champs = byId(input.champs);
@@ -100,6 +134,10 @@ export function mapEigProject(input: MappingInput, mapping: FormMapping): Mappin
     eigPostsRequested: integerOf(required('eigPostsRequested', mapping.eigPostsRequested)),
     wishedStartDate: dateOf(required('wishedStartDate', mapping.wishedStartDate)),
     theme: textOf(required('theme', mapping.theme)),
+    profiles: profilesOf(required('profiles', mapping.profiles.champ), mapping.profiles, issues),
+    ...(mapping.betaGouvCommitment && champs.has(mapping.betaGouvCommitment)
+      ? { betaGouvCommitment: booleanOf(champs.get(mapping.betaGouvCommitment)) }
+      : {}),
     commitments: mapping.commitments.map(({ champ: id }) => ({
       champId: id, label: champs.get(id)?.label ?? id, accepted: booleanOf(champs.get(id)),
     })),

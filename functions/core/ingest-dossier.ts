@@ -1,16 +1,26 @@
 import type { IngestMessage } from '#schemas/ingest-message';
 import type { FormMapping } from '#schemas/eig-form';
 import { planFileFetches, type FilePlan } from './attachments.ts';
-import { statusOf, type AttachmentRecord, type DossierStatus } from './dossier.ts';
+import { statusOf, type AttachmentRecord, type DossierRecord, type DossierStatus } from './dossier.ts';
 import { FileFetchError } from './errors.ts';
 import { interpretDossier } from './interpret-dossier.ts';
 import type { AttachmentStore, Clock, DossierRepository, DsApi } from './ports.ts';
+import { keptPlacement, placeInRound, type RoundPlacement } from './round.ts';
+import { ROUND_PHASES, type RoundRecord } from './rounds/model.ts';
+
+/** The rounds as ingestion sees them: only whether a round still accepts dossiers. */
+export interface RoundLookup {
+  /** The stored round (a consistent read), or undefined when it was never opened. */
+  getRound(id: string): Promise<Pick<RoundRecord, 'status'> | undefined>;
+}
 
 export interface IngestDependencies {
   ds: DsApi;
   dossiers: DossierRepository;
   files: AttachmentStore;
   mapping: FormMapping;
+  /** Where a late deposit goes: a round whose submissions are closed sends it to the next one. */
+  rounds: RoundLookup;
   clock: Clock;
   /** Files archived at once for one dossier; each is streamed, so memory stays flat. */
   fileConcurrency?: number;
@@ -67,6 +77,25 @@ async function archive(step: FilePlan, number: number, deps: IngestDependencies)
 }
 
 /**
+ * The round of this version: the stored placement when there is one (ingesting again never
+ * moves a dossier), else its deposit's round unless that round's submissions are closed
+ * (`reviewing` or `closed`: reviewers are assigned already), then the next open one.
+ */
+async function placementOf(record: DossierRecord, deps: IngestDependencies): Promise<RoundPlacement> {
+  const kept = keptPlacement(await deps.dossiers.get(record.number), record.dateDepot);
+  if (kept) return kept;
+  return placeInRound(record.round, async (id) => {
+    const round = await deps.rounds.getRound(id);
+    return round !== undefined && !ROUND_PHASES[round.status].acceptsDossiers;
+  });
+}
+
+/** The placement as record fields: `roundMovedFrom` absent (not undefined) when the dossier stayed. */
+function withoutMove(placement: RoundPlacement): Pick<DossierRecord, 'round' | 'roundMovedFrom'> {
+  return placement.roundMovedFrom ? placement : { round: placement.round };
+}
+
+/**
  * One ingestion: re-read the dossier from DS (the message is only a hint), store this version
  * unless a newer one is stored, then archive its files. Safe to run twice, concurrently or out
  * of order: the conditional write keeps DS's latest version, file keys are content-addressed.
@@ -80,7 +109,9 @@ export async function ingestDossier(message: IngestMessage, deps: IngestDependen
     return { number, status, result: 'missing', filesStored: 0, filesPending: 0, retryLater: false };
   }
 
-  const { record, files } = interpretDossier(number, fetched.dossier, deps.mapping, deps.clock.now());
+  const interpreted = interpretDossier(number, fetched.dossier, deps.mapping, deps.clock.now());
+  const { files } = interpreted;
+  const record = { ...interpreted.record, ...withoutMove(await placementOf(interpreted.record, deps)) };
   // The snapshot key is per version, so writing it before the conditional put is idempotent.
   await deps.files.putSnapshot(record.snapshotKey!, fetched.dossier);
   const saved = await deps.dossiers.saveIfNewer(record);

@@ -28,7 +28,7 @@ export const READ_ONLY_NOTICES: Readonly<Record<ReadOnlyReason, string>> = {
   round_closed: 'La session est close : les évaluations ne peuvent plus être modifiées.',
   round_not_reviewing_yet: 'La session n\'est pas encore ouverte aux évaluations : vous pourrez évaluer les dossiers à la clôture des dépôts.',
   conflict_declared: 'Vous avez déclaré un lien d\'intérêt avec ce dossier : il a été confié à un autre membre du comité et votre évaluation n\'est pas comptée.',
-  dossier_withdrawn: 'Ce dossier ne fait plus partie de la sélection (retiré ou supprimé sur Démarches Simplifiées, ou devenu incomplet) : il n\'est plus à évaluer.',
+  dossier_withdrawn: 'Ce dossier ne fait plus partie de la sélection (classé sans suite ou supprimé sur Démarches Simplifiées, ou devenu incomplet) : il n\'est plus à évaluer.',
 };
 
 export const SAVED_NOTICES = {

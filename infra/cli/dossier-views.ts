@@ -1,4 +1,7 @@
-import type { AttachmentRecord, AttachmentRef, DossierRecord } from '#core/dossier';
+import { withdrawalOf, type AttachmentRecord, type AttachmentRef, type DossierRecord, type Withdrawal } from '#core/dossier';
+import { eligibilityOf, type Eligibility } from '#core/eligibility';
+import type { EligibilityRules } from '#schemas/eligibility';
+import { ELIGIBILITY_RULES } from '#shared/eligibility-config';
 import { formatBytes, formatTable, truncate } from './output.ts';
 
 /**
@@ -19,6 +22,10 @@ export interface DossierSummaryView {
   dateDerniereModification: string | null;
   title: string | null;
   files: { stored: number; total: number };
+  /** The eligibility flag under today's rules (schemas/eligibility-config.json); null for a dossier never read from DS. */
+  eligibility: Eligibility | null;
+  /** The round of its deposit, when the dossier was moved to `round` because that one's submissions had closed. */
+  roundMovedFrom?: string;
 }
 
 /** An attachment as DS lists it (AttachmentRef), with where its archiving stands. */
@@ -36,6 +43,10 @@ export interface DossierDetailView {
   dateDerniereModification: string | null;
   dateDepot: string | null;
   round: string;
+  roundMovedFrom?: string;
+  /** Why the dossier left the selection on DS (classé sans suite, deleted), when it did. */
+  withdrawal: Withdrawal | null;
+  eligibility: Eligibility | null;
   project: DossierRecord['project'];
   issues: DossierRecord['issues'];
   filesComplete: boolean;
@@ -62,7 +73,12 @@ export function storedFileCount(dossier: DossierRecord, records: Map<string, Att
   return dossier.attachments.filter((ref) => attachmentStatus(ref, records) === 'stored').length;
 }
 
-export function dossierSummary(dossier: DossierRecord, storedFiles: number): DossierSummaryView {
+/** Computed when shown, from the stored project: a rule changed in the configuration applies at once. */
+function eligibilityView(dossier: DossierRecord, rules: EligibilityRules): Eligibility | null {
+  return dossier.project ? eligibilityOf(dossier.project, rules) : null;
+}
+
+export function dossierSummary(dossier: DossierRecord, storedFiles: number, rules: EligibilityRules = ELIGIBILITY_RULES): DossierSummaryView {
   return {
     number: dossier.number,
     demarcheNumber: dossier.demarcheNumber,
@@ -72,10 +88,14 @@ export function dossierSummary(dossier: DossierRecord, storedFiles: number): Dos
     dateDerniereModification: dossier.dateDerniereModification,
     title: dossier.project?.title ?? null,
     files: { stored: storedFiles, total: dossier.attachments.length },
+    eligibility: eligibilityView(dossier, rules),
+    ...(dossier.roundMovedFrom ? { roundMovedFrom: dossier.roundMovedFrom } : {}),
   };
 }
 
-export function dossierDetail(dossier: DossierRecord, attachmentRecords: AttachmentRecord[]): DossierDetailView {
+export function dossierDetail(
+  dossier: DossierRecord, attachmentRecords: AttachmentRecord[], rules: EligibilityRules = ELIGIBILITY_RULES,
+): DossierDetailView {
   const records = recordsByKey(attachmentRecords);
   return {
     number: dossier.number,
@@ -85,6 +105,9 @@ export function dossierDetail(dossier: DossierRecord, attachmentRecords: Attachm
     dateDerniereModification: dossier.dateDerniereModification,
     dateDepot: dossier.dateDepot,
     round: dossier.round,
+    ...(dossier.roundMovedFrom ? { roundMovedFrom: dossier.roundMovedFrom } : {}),
+    withdrawal: withdrawalOf(dossier) ?? null,
+    eligibility: eligibilityView(dossier, rules),
     project: dossier.project,
     issues: dossier.issues,
     filesComplete: dossier.filesComplete,
@@ -120,6 +143,7 @@ export function dossierTable(rows: DossierSummaryView[]): string[] {
       { header: 'ROUND' },
       { header: 'MODIFIED' },
       { header: 'FILES', align: 'right' },
+      { header: 'ELIGIBILITY' },
       { header: 'TITLE' },
     ],
     rows.map((row) => [
@@ -129,6 +153,7 @@ export function dossierTable(rows: DossierSummaryView[]): string[] {
       row.round,
       row.dateDerniereModification ?? '-',
       `${row.files.stored}/${row.files.total}`,
+      row.eligibility?.flag ?? '-',
       truncate(row.title ?? '-', TITLE_WIDTH),
     ]),
   );
@@ -145,10 +170,17 @@ export function dossierDetailLines(detail: DossierDetailView): string[] {
     field('administration', project.administration?.name),
     field('theme', project.theme),
     field('EIG posts', project.eigPostsRequested),
+    field('profiles', (project.profiles ?? []).join(', ')),
+    field('legal form', project.administration?.legalFormCode
+      ? `${project.administration.legalFormCode}${project.administration.legalForm ? ` (${project.administration.legalForm})` : ''}`
+      : project.administration?.legalForm),
+    field('beta.gouv.fr', project.betaGouvCommitment === undefined ? undefined : project.betaGouvCommitment ? 'committed' : 'not ticked'),
+    field('eligibility', detail.eligibility ? `${detail.eligibility.flag} (${detail.eligibility.reasonCode}): ${detail.eligibility.reason}` : undefined),
     field('wished start', project.wishedStartDate),
     field('status', detail.status),
     field('DS state', detail.state),
-    field('round', detail.round),
+    field('round', detail.roundMovedFrom ? `${detail.round} (deposited in ${detail.roundMovedFrom}, whose submissions had closed)` : detail.round),
+    ...(detail.withdrawal ? [field('withdrawn', `${detail.withdrawal.reason} (${detail.withdrawal.reasonCode})`)] : []),
     field('deposited', detail.dateDepot),
     field('modified', detail.dateDerniereModification),
     field('ingested', detail.ingestedAt),

@@ -18,7 +18,7 @@ export function registerDossierCommands(program: Command, context: CommandContex
 
   dossiers
     .command('list')
-    .description('list dossiers by round and/or status, ordered by number (index queries, never a table scan)')
+    .description('list dossiers by round and/or status, ordered by number, with their eligibility flag (index queries, never a table scan)')
     .option('--round <round>', 'only this round, e.g. 2026-03 (or "unassigned")')
     .addOption(new Option('--status <status>', 'only this status').choices(DOSSIER_STATUSES))
     .option('--limit <n>', 'print at most N dossiers (default: all)', parsePositiveInteger)
@@ -39,9 +39,9 @@ export function registerDossierCommands(program: Command, context: CommandContex
 
   dossiers
     .command('show')
-    .description('show one dossier: DS state, our status, round, mapped project, validation issues, files')
+    .description('show one dossier: DS state, our status, round, eligibility flag and reason, withdrawal, mapped project, validation issues, files')
     .argument('<number>', 'the DS dossier number', parseDossierNumber)
-    .option('--json', 'print JSON (number, state, status, dateDerniereModification, round, project, issues, attachments)')
+    .option('--json', 'print JSON (number, state, status, dateDerniereModification, round, roundMovedFrom, withdrawal, eligibility, project, issues, attachments)')
     .addHelpText('after', examples('ds-selection dossiers show 23456789', 'ds-selection dossiers show 23456789 --json | jq .attachments'))
     .action(async (number: number, options: { json?: boolean }, command: Command) => {
       await withConnection(context, command, async ({ dossiers: repository }) => {

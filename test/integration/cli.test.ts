@@ -141,17 +141,27 @@ beforeAll(async () => {
   };
   await writeStackFile(dataDir, process.pid);
 
-  await seed(dossier(1001, { attachments: files1001.map((file) => file.ref) }), files1001.map((file) => ({ file, status: 'stored' as const })));
+  // Eligibility: 1001 a ministry's service (eligible); 1002 stored before legal forms were read (to check);
+  // 1003 an association (ineligible), moved from 2026-03; 1004 a GIP (to check), classé sans suite on DS.
+  const administration = (legalFormCode: string, legalForm: string) => ({ name: 'Administration', siret: '13009999700012', demandeurType: 'PersonneMorale' as const, legalFormCode, legalForm });
+  await seed(dossier(1001, {
+    attachments: files1001.map((file) => file.ref),
+    project: { title: 'Projet 1001', theme: 'santé', eigPostsRequested: 2, profiles: ['Directeur·rice technique'], betaGouvCommitment: true, administration: administration('7120', "Service central d'un ministère") },
+  }), files1001.map((file) => ({ file, status: 'stored' as const })));
   await seed(dossier(1002, { status: 'files_pending', filesComplete: false, attachments: files1002.map((file) => file.ref) }), [
     { file: files1002[0]!, status: 'stored' }, { file: files1002[1]!, status: 'scan_pending' }, { file: files1002[2]!, status: 'none' },
   ]);
   await seed(dossier(1003, {
-    status: 'invalid', round: '2026-05', dateDepot: '2026-05-04T10:00:00+02:00',
+    status: 'invalid', round: '2026-05', roundMovedFrom: '2026-03', dateDepot: '2026-04-29T10:00:00+02:00',
     issues: [{ path: 'project.eigPostsRequested', message: 'at most 3 EIG posts' }],
+    project: { title: 'Projet 1003', betaGouvCommitment: true, administration: administration('9220', 'Association déclarée') },
   }), []);
   const corrupt = Buffer.from(file1004.content);
   corrupt[100] = corrupt[100]! ^ 0xff;
-  await seed(dossier(1004, { attachments: [file1004.ref] }), [{ file: file1004, status: 'stored', s3Body: corrupt }]);
+  await seed(dossier(1004, {
+    attachments: [file1004.ref], state: 'sans_suite',
+    project: { title: 'Projet 1004', betaGouvCommitment: true, administration: administration('7410', "Groupement d'intérêt public (GIP)") },
+  }), [{ file: file1004, status: 'stored', s3Body: corrupt }]);
 });
 
 afterAll(async () => {
@@ -167,7 +177,10 @@ describe('dossiers', () => {
     expect(rows[1]).toEqual({
       number: 1002, demarcheNumber: DEMARCHE, status: 'files_pending', state: 'en_construction', round: '2026-03',
       dateDerniereModification: '2026-03-05T14:22:11+01:00', title: 'Projet 1002', files: { stored: 1, total: 3 },
+      eligibility: { flag: 'to_check', reasonCode: 'legal_form_missing', reason: expect.stringContaining('Catégorie juridique inconnue') },
     });
+    expect(rows.map((row: any) => row.eligibility.flag)).toEqual(['eligible', 'to_check', 'ineligible', 'to_check']);
+    expect(rows[2]).toMatchObject({ round: '2026-05', roundMovedFrom: '2026-03' });
     expect(rows[0].files).toEqual({ stored: 2, total: 2 });
   });
 
@@ -183,8 +196,11 @@ describe('dossiers', () => {
     const { code, stdout, stderr } = await cli('dossiers', 'list', '--round', '2026-03');
     expect(code).toBe(0);
     const lines = stdout.trimEnd().split('\n');
-    expect(lines[0]).toMatch(/^NUMBER {2}STATUS +STATE +ROUND +MODIFIED +FILES {2}TITLE$/);
+    expect(lines[0]).toMatch(/^NUMBER {2}STATUS +STATE +ROUND +MODIFIED +FILES {2}ELIGIBILITY +TITLE$/);
     expect(lines.slice(1).map((line) => line.trim().split(/ {2,}/)[0])).toEqual(['1001', '1002', '1004']);
+    // The flag sits under its header, on every row.
+    const column = lines[0]!.indexOf('ELIGIBILITY');
+    expect(lines.slice(1).map((line) => line.slice(column).split(/ {2,}/)[0])).toEqual(['eligible', 'to_check', 'to_check']);
     expect(lines[2]).toContain('1/3');
     expect(stderr).toBe('3 dossiers in round 2026-03\n');
   });
@@ -207,6 +223,25 @@ describe('dossiers', () => {
     expect(stdout).toContain('Dossier 1003 (démarche 98765)');
     expect(stdout).toMatch(/status +invalid/);
     expect(stdout).toContain('project.eigPostsRequested: at most 3 EIG posts');
+  });
+
+  it('show gives the eligibility flag with its reason, the withdrawal and the round a dossier was moved from', async () => {
+    expect(await cliJson('dossiers', 'show', '1001')).toMatchObject({
+      eligibility: { flag: 'eligible', reasonCode: 'legal_form_eligible', reason: expect.stringContaining('7120') }, withdrawal: null,
+    });
+    expect(await cliJson('dossiers', 'show', '1004')).toMatchObject({
+      eligibility: { flag: 'to_check', reasonCode: 'legal_form_to_check' },
+      withdrawal: { reasonCode: 'classe_sans_suite', reason: 'Classé sans suite sur Démarches Simplifiées' },
+    });
+    const moved = await cliJson('dossiers', 'show', '1003');
+    expect(moved).toMatchObject({ round: '2026-05', roundMovedFrom: '2026-03', eligibility: { flag: 'ineligible', reasonCode: 'legal_form_ineligible' } });
+
+    const text = (await cli('dossiers', 'show', '1003')).stdout;
+    expect(text).toMatch(/eligibility +ineligible \(legal_form_ineligible\): Catégorie juridique 9220 \(Association déclarée\) : ni administration de l'État, ni opérateur de l'État\./);
+    expect(text).toMatch(/legal form +9220 \(Association déclarée\)/);
+    expect(text).toMatch(/round +2026-05 \(deposited in 2026-03, whose submissions had closed\)/);
+    expect((await cli('dossiers', 'show', '1004')).stdout).toMatch(/withdrawn +Classé sans suite sur Démarches Simplifiées \(classe_sans_suite\)/);
+    expect((await cli('dossiers', 'show', '1001')).stdout).toMatch(/profiles +Directeur·rice technique/);
   });
 
   it('show of an unknown dossier exits 3 with a message on stderr and nothing on stdout', async () => {

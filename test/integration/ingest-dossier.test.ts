@@ -3,6 +3,10 @@ import { GetObjectCommand } from '@aws-sdk/client-s3';
 import type { SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DynamoDossierRepository } from '#adapters/dynamodb/dossier-repository';
+import { DynamoRoundRepository } from '#adapters/dynamodb/round-repository';
+import { eligibilityOf } from '#core/eligibility';
+import type { RoundRecord } from '#core/rounds/model';
+import { ELIGIBILITY_RULES } from '#shared/eligibility-config';
 import { DsSimulator } from '../../infra/local/ds-simulator.ts';
 import { startDynalite } from '../helpers/dynamodb-engines.ts';
 import { lambdaContext, withEnv } from '../helpers/lambda.ts';
@@ -138,5 +142,62 @@ describe('ingest-dossier on real engines', () => {
   it('fails only the unreadable message of a batch (it will end in the DLQ, not be dropped)', async () => {
     const event = sqsEvent('{"not":"a hint"}', 99999998);
     expect(await handler(event, lambdaContext())).toEqual({ batchItemFailures: [{ itemIdentifier: event.Records[0]!.messageId }] });
+  });
+});
+
+describe('ingest-dossier on real engines: profiles, eligibility, late deposits', () => {
+  /** A copy of the sample 23456790 under another number, deposited at `dateDepot`. */
+  function deposited(number: number, dateDepot: string, modifiedAt: string) {
+    const dossier = sampleDossier(23456790);
+    dossier.number = number;
+    dossier.id = Buffer.from(`Dossier-${number}`).toString('base64');
+    dossier.dateDepot = dateDepot;
+    dossier.dateDerniereModification = modifiedAt;
+    return dossier;
+  }
+
+  it('stores the profiles and what the eligibility flag needs; the flag reads the stored project', async () => {
+    ds.upsert(sampleDossier(23456791));
+    await handler(sqsEvent(23456791), lambdaContext());
+    const commune = (await repository.get(23456791))!;
+    expect(commune.project).toMatchObject({
+      profiles: ['Directeur·rice de produit', 'Data scientist'], betaGouvCommitment: false,
+      administration: { demandeurType: 'PersonneMorale', legalFormCode: '7210', legalForm: 'Commune et commune nouvelle' },
+    });
+    expect(commune.issues).toContainEqual({ path: 'project.profiles', message: expect.stringContaining('"Data scientist"') });
+    expect(eligibilityOf(commune.project, ELIGIBILITY_RULES)).toMatchObject({ flag: 'ineligible', reasonCode: 'legal_form_ineligible' });
+    const agency = (await repository.get(23456790))!;
+    expect(agency.project).toMatchObject({ profiles: ['Directeur·rice technique'], administration: { legalFormCode: '7389' } });
+    expect(eligibilityOf(agency.project, ELIGIBILITY_RULES).flag).toBe('eligible');
+  });
+
+  it('moves a dossier deposited after its round\'s submissions closed to the next round, once and for good', async () => {
+    const rounds = new DynamoRoundRepository({ client: dynamo.client, tableName: dynamo.tableName });
+    await rounds.createRound({
+      id: '2026-07', status: 'reviewing', openedAt: '2026-07-01T06:00:00Z', submissionsClosedAt: '2026-07-02T06:00:00Z',
+      reviewDeadline: '2026-07-20T10:00:00Z', selectionClosedAt: null, capacityPosts: 6, reviewersPerDossier: 2, criteria: [], version: 2,
+    } as RoundRecord);
+    ds.upsert(deposited(23456792, '2026-07-03T10:00:00+02:00', '2026-07-03T10:00:01+02:00'));
+    // Twice in one batch and once more: the same dossier lands in the same round.
+    expect(await handler(sqsEvent(23456792, 23456792), lambdaContext())).toEqual({ batchItemFailures: [] });
+    await handler(sqsEvent(23456792), lambdaContext());
+    expect(await repository.get(23456792)).toMatchObject({ round: '2026-09', roundMovedFrom: '2026-07', status: 'stored' });
+    expect((await repository.listByRound('2026-09')).items.map((d) => d.number)).toEqual([23456792]);
+    expect((await repository.listByRound('2026-07')).items).toEqual([]);
+
+    // A later version keeps it there.
+    ds.upsert(deposited(23456792, '2026-07-03T10:00:00+02:00', '2026-07-10T09:00:00+02:00'));
+    await handler(sqsEvent(23456792), lambdaContext());
+    expect(await repository.get(23456792)).toMatchObject({
+      round: '2026-09', roundMovedFrom: '2026-07', dateDerniereModification: '2026-07-10T09:00:00+02:00',
+    });
+  });
+
+  it('leaves a dossier in its round while the round is open', async () => {
+    ds.upsert(deposited(23456793, '2026-05-04T10:00:00+02:00', '2026-05-04T10:00:01+02:00'));
+    await handler(sqsEvent(23456793), lambdaContext());
+    const stored = (await repository.get(23456793))!;
+    expect(stored.round).toBe('2026-05');
+    expect(stored).not.toHaveProperty('roundMovedFrom');
   });
 });

@@ -20,8 +20,11 @@ describe('EIG form mapping', () => {
       eigPostsRequested: 2,
       wishedStartDate: '2026-09-01',
       theme: 'Santé',
+      profiles: ['Directeur·rice de produit', 'Directeur·rice technique'],
+      betaGouvCommitment: true,
       commitments: [{ accepted: true }],
     });
+    expect(project.administration).toMatchObject({ demandeurType: 'PersonneMorale', legalFormCode: '7120', legalForm: "Service central d'un ministère" });
     expect(project.team).toHaveLength(2);
     expect(project.attachments!.map((a) => a.filename)).toEqual(['fiche-defi.pdf', 'lettre-soutien-dg.pdf', 'annexe-donnees.xlsx']);
   });
@@ -56,8 +59,87 @@ describe('EIG form mapping', () => {
   it('takes the administration from configured champs when the mapping names them', () => {
     const mapping = FormMappingSchema.parse({ ...sampleMapping(), administrationSiret: 4102124 });
     expect(mapSample(sampleDossier(23456790), mapping).project.administration).toEqual({
-      name: "AGENCE NATIONALE DE L'EXEMPLE", siret: '13001111100015',
+      name: "AGENCE NATIONALE DE L'EXEMPLE", siret: '13001111100015', demandeurType: 'PersonneMorale',
     });
+  });
+
+  it('takes the legal form from the SIRET champ the mapping names, when DS gives its entreprise', () => {
+    const mapping = FormMappingSchema.parse({ ...sampleMapping(), administrationSiret: 4102124 });
+    const raw = sampleDossier(23456790);
+    const siretChamp = raw.champs.find((c: any) => c.__typename === 'SiretChamp');
+    siretChamp.etablissement.entreprise = { siren: '130011111', formeJuridique: 'Groupement d\'intérêt public (GIP)', formeJuridiqueCode: '7410' };
+    expect(mapSample(raw, mapping).project.administration).toMatchObject({ legalFormCode: '7410', legalForm: 'Groupement d\'intérêt public (GIP)' });
+  });
+
+
+  describe('profiles', () => {
+    const profilesChamp = (raw: any) => raw.champs.find((c: any) => c.champDescriptorId === 'Q2hhbXAtNDEwMjEzMA==');
+
+    it('keeps the chosen profiles, each once, in the order of the dossier', () => {
+      const raw = sampleDossier(23456790);
+      profilesChamp(raw).values = ['Directeur·rice technique', ' Directeur·rice de produit ', 'Directeur·rice technique'];
+      const { project, issues } = mapSample(raw);
+      expect(issues).toEqual([]);
+      expect(project.profiles).toEqual(['Directeur·rice technique', 'Directeur·rice de produit']);
+    });
+
+    it('reports an option the mapping does not list, by name', () => {
+      const { issues, project } = mapSample(sampleDossier(23456791));
+      expect(issues).toContainEqual({ path: 'project.profiles', message: expect.stringContaining('unknown profile "Data scientist"') });
+      expect(project.profiles).toEqual(['Directeur·rice de produit', 'Data scientist']);
+    });
+
+    it('accepts a relabelled option once the mapping lists it', () => {
+      const raw = sampleDossier(23456789);
+      profilesChamp(raw).values = ['Product manager'];
+      const mapping = FormMappingSchema.parse({ ...sampleMapping(), profiles: { champ: 4102130, options: [...sampleMapping().profiles.options, 'Product manager'] } });
+      expect(mapSample(raw).issues.map((i) => i.path)).toContain('project.profiles');
+      expect(mapSample(raw, mapping).issues).toEqual([]);
+    });
+
+    it('requires at least one profile', () => {
+      const raw = sampleDossier(23456789);
+      profilesChamp(raw).values = [];
+      expect(mapSample(raw).issues).toContainEqual({ path: 'project.profiles', message: 'at least one profile must be requested' });
+    });
+
+    it('reports the profiles champ missing from the dossier', () => {
+      const raw = sampleDossier(23456789);
+      raw.champs = raw.champs.filter((c: any) => c !== profilesChamp(raw));
+      expect(mapSample(raw).issues).toContainEqual({ path: 'project.profiles', message: expect.stringContaining('missing from the dossier') });
+    });
+
+    it('refuses a mapping without accepted options', () => {
+      expect(FormMappingSchema.safeParse({ ...sampleMapping(), profiles: { champ: 4102130, options: [] } }).success).toBe(false);
+    });
+  });
+
+  it('asks for 1 to 3 EIG posts', () => {
+    expect(sampleMapping().maxEigPosts).toBe(3);
+    const raw = sampleDossier(23456789);
+    for (const [posts, valid] of [['1', true], ['3', true], ['4', false], ['0', false]] as const) {
+      raw.champs[3].integerNumber = posts;
+      expect(mapSample(raw).issues.some((i) => i.path === 'project.eigPostsRequested'), posts).toBe(!valid);
+    }
+  });
+
+  it('records the beta.gouv.fr commitment without making an unticked one invalid', () => {
+    const raw = sampleDossier(23456789);
+    const champ = raw.champs.find((c: any) => c.champDescriptorId === 'Q2hhbXAtNDEwMjEzMQ==');
+    champ.checked = false;
+    expect(mapSample(raw)).toMatchObject({ issues: [], project: { betaGouvCommitment: false } });
+    raw.champs = raw.champs.filter((c: any) => c !== champ);
+    const hidden = mapSample(raw);
+    expect(hidden.issues).toEqual([]);
+    expect(hidden.project).not.toHaveProperty('betaGouvCommitment');
+  });
+
+  it('records the legal form of a demandeur that has none as absent, and a personne physique as such', () => {
+    const raw = sampleDossier(23456789);
+    delete raw.demandeur.entreprise.formeJuridiqueCode;
+    expect(mapSample(raw).project.administration).not.toHaveProperty('legalFormCode');
+    raw.demandeur = { __typename: 'PersonnePhysique', civilite: 'Mme', nom: 'Martin', prenom: 'Claire', email: null };
+    expect(mapSample(raw).project.administration).toMatchObject({ demandeurType: 'PersonnePhysique' });
   });
 
   it('accepts a champ reference as the bare stable id or the DS id', () => {

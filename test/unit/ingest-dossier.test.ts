@@ -1,6 +1,8 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { FileFetchError } from '#core/errors';
-import { ingestDossier, mapWithConcurrency, type IngestDependencies } from '#core/ingest-dossier';
+import { ingestDossier, mapWithConcurrency, type IngestDependencies, type RoundLookup } from '#core/ingest-dossier';
+import { nextRoundId } from '#core/round';
+import type { RoundStatus } from '#core/rounds/model';
 import type { IngestMessage } from '#schemas/ingest-message';
 import { MemoryDossiers, MemoryDs, MemoryFiles } from '../helpers/in-memory-ports.ts';
 import { sampleDossier, sampleMapping } from '../helpers/samples.ts';
@@ -16,13 +18,25 @@ function scannedDossier(number = 23456789) {
   return raw;
 }
 
+/** Round statuses by id; a round never opened is absent. */
+class MemoryRounds implements RoundLookup {
+  statuses = new Map<string, RoundStatus>();
+  lookups: string[] = [];
+  async getRound(id: string) {
+    this.lookups.push(id);
+    const status = this.statuses.get(id);
+    return status ? { status } : undefined;
+  }
+}
+
 describe('ingestDossier', () => {
-  let ds: MemoryDs, dossiers: MemoryDossiers, files: MemoryFiles, deps: IngestDependencies;
+  let ds: MemoryDs, dossiers: MemoryDossiers, files: MemoryFiles, rounds: MemoryRounds, deps: IngestDependencies;
   beforeEach(() => {
     ds = new MemoryDs(new Map([[23456789, scannedDossier()]]));
     dossiers = new MemoryDossiers();
     files = new MemoryFiles();
-    deps = { ds, dossiers, files, mapping: sampleMapping(), clock: { now: () => new Date('2026-03-05T13:30:00Z') } };
+    rounds = new MemoryRounds();
+    deps = { ds, dossiers, files, mapping: sampleMapping(), rounds, clock: { now: () => new Date('2026-03-05T13:30:00Z') } };
   });
 
   it('stores a valid dossier, its snapshot and every file, then marks it stored', async () => {
@@ -99,6 +113,95 @@ describe('ingestDossier', () => {
     ds.dossiers.set(23456789, older);
     await ingestDossier(message(23456789), deps);
     expect((await dossiers.get(23456789))!.dateDerniereModification).toBe('2026-03-07T10:00:00+01:00');
+  });
+});
+
+describe('ingestDossier: a deposit after its round\'s submissions closed', () => {
+  let ds: MemoryDs, dossiers: MemoryDossiers, rounds: MemoryRounds, deps: IngestDependencies;
+  beforeEach(() => {
+    ds = new MemoryDs(new Map([[23456789, scannedDossier()]]));
+    dossiers = new MemoryDossiers();
+    rounds = new MemoryRounds();
+    deps = { ds, dossiers, files: new MemoryFiles(), mapping: sampleMapping(), rounds, clock: { now: () => new Date('2026-03-05T13:30:00Z') } };
+  });
+  const stored = async () => dossiers.get(23456789);
+  const newVersion = (at: string) => {
+    const raw = scannedDossier();
+    raw.dateDerniereModification = at;
+    ds.dossiers.set(23456789, raw);
+  };
+
+  it('stays in its deposit round while that round is open, or not opened yet', async () => {
+    await ingestDossier(message(23456789), deps);
+    expect(await stored()).toMatchObject({ round: '2026-03' });
+    expect(await stored()).not.toHaveProperty('roundMovedFrom');
+    rounds.statuses.set('2026-03', 'open');
+    newVersion('2026-03-06T09:00:00+01:00');
+    await ingestDossier(message(23456789), deps);
+    expect(await stored()).toMatchObject({ round: '2026-03' });
+  });
+
+  it.each(['reviewing', 'closed'] as const)('goes to the next round when its round is %s, and says where it was deposited', async (status) => {
+    rounds.statuses.set('2026-03', status);
+    await ingestDossier(message(23456789), deps);
+    expect(await stored()).toMatchObject({ round: '2026-05', roundMovedFrom: '2026-03', dateDepot: '2026-03-05T14:22:10+01:00' });
+  });
+
+  it('skips every round whose submissions are closed', async () => {
+    rounds.statuses.set('2026-03', 'closed');
+    rounds.statuses.set('2026-05', 'reviewing');
+    rounds.statuses.set('2026-07', 'open');
+    await ingestDossier(message(23456789), deps);
+    expect(await stored()).toMatchObject({ round: '2026-07', roundMovedFrom: '2026-03' });
+  });
+
+  it('is idempotent: ingested twice, and again after a change, it stays where it was moved', async () => {
+    rounds.statuses.set('2026-03', 'reviewing');
+    await ingestDossier(message(23456789), deps);
+    await ingestDossier(message(23456789), deps);
+    expect(await stored()).toMatchObject({ round: '2026-05', roundMovedFrom: '2026-03' });
+    // Even if the deposit round looked open again (a restored backup, a manual fix), a later version stays moved.
+    rounds.statuses.delete('2026-03');
+    newVersion('2026-03-20T09:00:00+01:00');
+    expect(await ingestDossier(message(23456789), deps)).toMatchObject({ result: 'written' });
+    expect(await stored()).toMatchObject({ round: '2026-05', roundMovedFrom: '2026-03', dateDerniereModification: '2026-03-20T09:00:00+01:00' });
+  });
+
+  it('never moves a dossier already placed in its round when that round later closes submissions', async () => {
+    await ingestDossier(message(23456789), deps);
+    rounds.statuses.set('2026-03', 'reviewing');
+    rounds.lookups = [];
+    newVersion('2026-03-20T09:00:00+01:00');
+    await ingestDossier(message(23456789), deps);
+    expect(await stored()).toMatchObject({ round: '2026-03', dateDerniereModification: '2026-03-20T09:00:00+01:00' });
+    expect(await stored()).not.toHaveProperty('roundMovedFrom');
+    expect(rounds.lookups).toEqual([]);
+  });
+
+  it('places a dossier known only as not_found like a new one', async () => {
+    await dossiers.markMissing(23456789, 98765, 'not_found');
+    rounds.statuses.set('2026-03', 'reviewing');
+    await ingestDossier(message(23456789), deps);
+    expect(await stored()).toMatchObject({ status: 'stored', round: '2026-05', roundMovedFrom: '2026-03' });
+  });
+
+  it('looks up no round for a dossier without a deposit date', async () => {
+    const raw = scannedDossier();
+    raw.dateDepot = null;
+    ds.dossiers.set(23456789, raw);
+    await ingestDossier(message(23456789), deps);
+    expect(await stored()).toMatchObject({ round: 'unassigned' });
+    expect(rounds.lookups).toEqual([]);
+  });
+});
+
+describe('nextRoundId', () => {
+  it.each([['2026-03', '2026-05'], ['2026-09', '2026-11'], ['2026-11', '2027-01']])('%s → %s', (round, next) => {
+    expect(nextRoundId(round)).toBe(next);
+  });
+
+  it('refuses what is not a round id', () => {
+    expect(() => nextRoundId('unassigned')).toThrow(RangeError);
   });
 });
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { interpretDossier } from '#core/interpret-dossier';
 import { roundOf } from '#core/round';
+import { isReviewable, withdrawalOf } from '#core/dossier';
 import { attachmentKey, planFileFetches, safeFilename } from '#core/attachments';
 import { sampleDossier, sampleMapping } from '../helpers/samples.ts';
 
@@ -46,6 +47,35 @@ describe('interpretDossier', () => {
   it('flags an answer about another dossier', () => {
     const { record } = interpretDossier(1, sampleDossier(23456789), sampleMapping(), now);
     expect(record.issues).toContainEqual({ path: 'number', message: 'DS answered dossier 23456789 for 1' });
+  });
+});
+
+describe('dossiers that leave the selection', () => {
+  it.each([
+    ['stored', 'en_construction', true, undefined],
+    ['files_pending', 'en_instruction', true, undefined],
+    ['stored', 'sans_suite', false, 'classe_sans_suite'],
+    ['files_pending', 'sans_suite', false, 'classe_sans_suite'],
+    ['deleted', 'en_construction', false, 'deleted_on_ds'],
+    ['deleted', 'sans_suite', false, 'deleted_on_ds'],
+    ['not_found', null, false, 'not_found_on_ds'],
+    ['invalid', 'en_construction', false, undefined],
+  ] as const)('status %s, DS state %s: reviewable %s, withdrawal %s', (status, state, reviewable, reasonCode) => {
+    expect(isReviewable({ status, state })).toBe(reviewable);
+    expect(withdrawalOf({ status, state })?.reasonCode).toBe(reasonCode);
+  });
+
+  it('says why in French', () => {
+    expect(withdrawalOf({ status: 'stored', state: 'sans_suite' })).toEqual({ reasonCode: 'classe_sans_suite', reason: 'Classé sans suite sur Démarches Simplifiées' });
+    expect(withdrawalOf({ status: 'deleted', state: 'en_construction' })!.reason).toBe('Supprimé sur Démarches Simplifiées');
+  });
+
+  it('keeps a dossier classé sans suite on DS stored, valid, out of the review', () => {
+    const raw = sampleDossier(23456789);
+    raw.state = 'sans_suite';
+    const { record } = interpretDossier(23456789, raw, sampleMapping(), now);
+    expect(record).toMatchObject({ state: 'sans_suite', status: 'files_pending', issues: [] });
+    expect(isReviewable(record)).toBe(false);
   });
 });
 

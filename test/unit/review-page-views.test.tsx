@@ -141,6 +141,27 @@ describe('review page views', () => {
     if (reason === 'round_closed') expect(html).toContain('4 / 5');
   });
 
+  it('show the profiles requested next to the EIG posts, and a dossier stored before profiles existed without failing', () => {
+    const withProfiles = { ...dossier, project: { ...dossier.project, profiles: ['Directeur·rice de produit', 'Directeur·rice <technique>'] } };
+    const html = dossierPage({ dossier: withProfiles });
+    expect(html).toMatch(/<dt><strong>Postes EIG demandés<\/strong><\/dt>\s*<dd[^>]*>2<\/dd>\s*<dt><strong>Profils recherchés<\/strong><\/dt>\s*<dd[^>]*>Directeur·rice de produit, Directeur·rice &lt;technique><\/dd>/);
+    expect(dossierPage()).toMatch(/Profils recherchés<\/strong><\/dt>\s*<dd[^>]*>Non renseignés<\/dd>/);
+  });
+
+  it('say why a dossier left the selection: classé sans suite, or deleted, on Démarches Simplifiées', () => {
+    const withdrawn = (changes: Partial<DossierRecord>) => dossierPage(
+      { dossier: { ...dossier, ...changes }, permission: { canWrite: false, reason: 'dossier_withdrawn' } },
+    );
+    const sansSuite = withdrawn({ state: 'sans_suite' });
+    expect(sansSuite).toContain('Dossier retiré de la sélection');
+    expect(sansSuite).toContain('classé sans suite ou supprimé sur Démarches Simplifiées');
+    expect(sansSuite).toContain('Motif : Classé sans suite sur Démarches Simplifiées.');
+    expect(sansSuite).not.toContain('<form');
+    expect(withdrawn({ status: 'deleted' })).toContain('Motif : Supprimé sur Démarches Simplifiées.');
+    // An invalid dossier left the selection too, but was not withdrawn: no motive.
+    expect(withdrawn({ status: 'invalid' })).not.toContain('Motif');
+  });
+
   it('refusal pages say what happened and what to do, with the right words, and show no data', () => {
     for (const reason of Object.keys(REVIEW_REFUSALS) as ReviewRefusal[]) {
       const html = renderDocument(<RefusalPage refusal={REFUSALS[reason]} />);

@@ -61,7 +61,7 @@ export function reviewStateOf(review: ReviewRecord | undefined): ReviewState {
 
 /**
  * Why a reviewer may read but not write: the round is not (or no longer) in review, they withdrew,
- * or the dossier left the selection after assignment (withdrawn or deleted on DS, or invalid).
+ * or the dossier left the selection after assignment (classé sans suite or deleted on DS, or invalid).
  */
 export type ReadOnlyReason = 'round_not_reviewing_yet' | 'round_closed' | 'conflict_declared' | 'dossier_withdrawn';
 
@@ -72,7 +72,7 @@ export type WritePermission = { canWrite: true } | { canWrite: false; reason: Re
  * caller). Without `dossier`, only the round and the review are considered (the list's "can the
  * round take reviews at all").
  */
-export function writePermission(round: Pick<RoundRecord, 'status'>, review: ReviewRecord | undefined, dossier?: Pick<DossierRecord, 'status'>): WritePermission {
+export function writePermission(round: Pick<RoundRecord, 'status'>, review: ReviewRecord | undefined, dossier?: Pick<DossierRecord, 'status' | 'state'>): WritePermission {
   if (!ROUND_PHASES[round.status].canReview) {
     return { canWrite: false, reason: round.status === 'closed' ? 'round_closed' : 'round_not_reviewing_yet' };
   }

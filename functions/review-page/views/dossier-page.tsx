@@ -2,6 +2,7 @@ import type { Criterion } from '#schemas/rounds';
 import type { ReviewerDossierPage } from '#core/reviews/reviewer-pages';
 import { readableCalendarDay } from '#core/rounds/paris-dates';
 import { reviewStateOf, type ReadOnlyReason } from '#core/reviews/access';
+import { withdrawalOf } from '#core/dossier';
 import type { ReviewRecord } from '#core/rounds/model';
 import { attachmentHref, dossierHref } from '../links.ts';
 import { READ_ONLY_NOTICES, READ_ONLY_TITLES, STATE_BADGES } from '../texts.ts';
@@ -59,12 +60,15 @@ export function valuesOf(review: ReviewRecord | undefined): FormValues {
   };
 }
 
-function ReadOnlyReview({ review, criteria, reason }: { review: ReviewRecord | undefined; criteria: readonly Criterion[]; reason: ReadOnlyReason }) {
+function ReadOnlyReview({ review, criteria, reason, withdrawal }: {
+  review: ReviewRecord | undefined; criteria: readonly Criterion[]; reason: ReadOnlyReason; withdrawal: string | undefined;
+}) {
   return (
     <>
       <div class="fr-alert fr-alert--info fr-mb-4w">
         <h3 class="fr-alert__title">{READ_ONLY_TITLES[reason]}</h3>
         <p>{READ_ONLY_NOTICES[reason]}</p>
+        {reason === 'dossier_withdrawn' && withdrawal && <p>Motif : {withdrawal}.</p>}
       </div>
       {!review
         ? <p>Vous n'avez pas évalué ce dossier.</p>
@@ -116,6 +120,8 @@ export function DossierPage({ page, token, homeHref, csrf, notice, form, readOnl
         <dd class="fr-mb-2w">{project.theme ?? 'Non renseigné'}</dd>
         <dt><strong>Postes EIG demandés</strong></dt>
         <dd class="fr-mb-2w">{project.eigPostsRequested ?? 'Non renseigné'}</dd>
+        <dt><strong>Profils recherchés</strong></dt>
+        <dd class="fr-mb-2w">{(project.profiles ?? []).length > 0 ? (project.profiles ?? []).join(', ') : 'Non renseignés'}</dd>
         <dt><strong>Date de démarrage souhaitée</strong></dt>
         <dd class="fr-mb-2w">{readableDay(project.wishedStartDate)}</dd>
       </dl>
@@ -147,7 +153,7 @@ export function DossierPage({ page, token, homeHref, csrf, notice, form, readOnl
 
       <h2 id="evaluation">Votre évaluation</h2>
       {reason
-        ? <ReadOnlyReview review={page.review} criteria={criteria} reason={reason} />
+        ? <ReadOnlyReview review={page.review} criteria={criteria} reason={reason} withdrawal={withdrawalOf(dossier)?.reason} />
         : (
           <ReviewForm
             action={dossierHref(round.id, dossier.number, token)}
