@@ -241,10 +241,10 @@ describe('dossier rows', () => {
       dossierSummary(dossier({ project: { title: long } }), 1),
       dossierSummary(dossier({ number: 23456789, state: null, project: null, attachments: [], status: 'not_found', dateDerniereModification: null }), 0),
     ]);
-    expect(lines[0]).toMatch(/^ +NUMBER {2}STATUS +STATE +ROUND +MODIFIED +FILES {2}TITLE$/);
+    expect(lines[0]).toMatch(/^ +NUMBER {2}STATUS +STATE +ROUND +MODIFIED +FILES {2}ELIGIBILITY +TITLE$/);
     expect(lines[1]).toContain('1/3');
     expect(lines[1]).toContain('Un très long titre de projet qui dépass…');
-    expect(lines[2]).toMatch(/^23456789 {2}not_found +- +2026-03 +- +0\/0 {2}-$/);
+    expect(lines[2]).toMatch(/^23456789 {2}not_found +- +2026-03 +- +0\/0 {2}\S+ +-$/);
     // Every row starts its columns at the same offsets.
     expect(lines[1]!.indexOf('2026-03')).toBe(lines[2]!.indexOf('2026-03'));
   });
