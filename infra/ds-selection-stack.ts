@@ -8,17 +8,19 @@ import { REVIEWER_KEY_PREFIX, ROUND_KEY_PREFIX } from '#adapters/dynamodb/round-
 import { DOSSIER_KEY_PREFIX } from '#adapters/dynamodb/dossier-repository';
 import { TABLE_KEYS } from '#adapters/dynamodb/table';
 import { REPORT_KEY_PREFIX } from '#adapters/s3/report-store';
-import { ROUNDS_CONFIG } from '#shared/rounds-config';
+import { ROUNDS_CONFIG, roundsConfigOf } from '#shared/rounds-config';
 import { BUNDLED_ASSETS_DIR, servedFiles } from '../functions/review-page/asset-files.ts';
 import { AlarmTopic } from '#infra/constructs/alarms';
 import { FixedEgress } from '#infra/constructs/egress';
 import { IngestPipeline } from '#infra/constructs/ingest-pipeline';
 import { IntakeApi } from '#infra/constructs/intake-api';
+import { OperationalAlarms } from '#infra/constructs/operational-alarms';
 import { FunctionWithLogGroup, type FunctionWithLogGroupProps } from '#infra/constructs/lambda-function';
 import { Mail } from '#infra/constructs/mail';
 import { Schedules } from '#infra/constructs/schedules';
 import { Secrets } from '#infra/constructs/secrets';
 import { Storage } from '#infra/constructs/storage';
+import { VISIBILITY_TIMEOUT_FACTOR } from '#infra/pipeline-settings';
 import { HTTP_ROUTES } from '#infra/routes';
 import { SCHEDULED_FUNCTIONS, SCHEDULES } from '#infra/schedules';
 import { senderBelongsTo, type StageConfig } from '#infra/stage-config';
@@ -30,8 +32,10 @@ export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url)).replac
 export const WEBHOOK_DEDUPE_KEY_PATTERN = 'WEBHOOK#*';
 /** Items the reconciler may read and write: the sync cursors (functions/adapters/dynamodb/sync-cursor-repository.ts). */
 export const SYNC_CURSOR_KEY_PATTERN = 'SYNC#*';
-/** Key prefixes of the data bucket the ingest function writes and reads. */
+/** Key prefixes of the data bucket the ingest function writes: attachments and dossier snapshots. */
 export const INGEST_OBJECT_PREFIXES = ['attachments/', 'dossiers/'] as const;
+/** Items the ingest function reads and writes: a dossier and its FILE# items, all under `DOSSIER#<n>`. */
+export const DOSSIER_ITEMS_KEY_PATTERN = `${DOSSIER_KEY_PREFIX}*`;
 /**
  * Items the round steps read and write on the table: the round and its assignments, reviews,
  * notifications, decisions and audit records, all under `ROUND#<id>`
@@ -90,6 +94,8 @@ export class DsSelectionStack extends Stack {
   readonly egress: FixedEgress | undefined;
   readonly schedules: Schedules;
   readonly mail: Mail;
+  readonly alarmTopic: AlarmTopic;
+  readonly alarms: OperationalAlarms;
   readonly functions: {
     readonly receiveDsWebhook: FunctionWithLogGroup;
     readonly receiveDsWebhookV2: FunctionWithLogGroup;
@@ -126,7 +132,12 @@ export class DsSelectionStack extends Stack {
 
     this.storage = new Storage(this, 'Storage', { removalPolicy, accessLogRetentionDays: stage.logRetentionDays });
     this.secrets = new Secrets(this, 'Secrets', { stageName: stage.name, removalPolicy });
-    const alarms = new AlarmTopic(this, 'Alarms', { stageName: stage.name, email: stage.alarmEmail });
+    const alarms = new AlarmTopic(this, 'Alarms', {
+      stageName: stage.name,
+      emails: [...(stage.alarmEmail ? [stage.alarmEmail] : []), ...stage.alarmEmails],
+      removalPolicy,
+    });
+    this.alarmTopic = alarms;
     const ingestTimeout = Duration.seconds(stage.ingestTimeoutSeconds);
     this.pipeline = new IngestPipeline(this, 'IngestPipeline', {
       ingestTimeout,
@@ -153,6 +164,13 @@ export class DsSelectionStack extends Stack {
       removalPolicy,
     } satisfies Partial<FunctionWithLogGroupProps>;
     const entry = (name: string) => `${PROJECT_ROOT}/functions/${name}.ts`;
+    // The functions behind the public API are capped (stage config, null: no cap), so a flood on
+    // a route cannot take the account's concurrency. The ingest worker is capped by its event
+    // source (ingestMaxConcurrency), the scheduled functions by their schedules.
+    const reservation = (name: keyof StageConfig['reservedConcurrency']) => {
+      const reserved = stage.reservedConcurrency[name];
+      return reserved === null ? {} : { reservedConcurrentExecutions: reserved };
+    };
     // The functions that call DS leave through the fixed egress IP when the stage has one.
     const dsNetwork = this.egress
       ? { vpc: this.egress.vpc, vpcSubnets: this.egress.privateSubnets, securityGroups: [this.egress.securityGroup] }
@@ -165,6 +183,7 @@ export class DsSelectionStack extends Stack {
       description: 'DS legacy webhook (POST /webhooks/ds/{token}) -> ingest queue',
       memorySize: 256,
       timeout: Duration.seconds(10),
+      ...reservation('receive-ds-webhook'),
       environment: {
         DS_DEMARCHE_NUMBER: demarches,
         INGEST_QUEUE_URL: queue.queueUrl,
@@ -181,6 +200,7 @@ export class DsSelectionStack extends Stack {
       description: 'DS webhooks v2 (POST /webhooks/ds-v2, signed batches) -> ingest queue',
       memorySize: 256,
       timeout: Duration.seconds(10),
+      ...reservation('receive-ds-webhook-v2'),
       environment: {
         DS_DEMARCHE_NUMBER: demarches,
         INGEST_QUEUE_URL: queue.queueUrl,
@@ -215,26 +235,8 @@ export class DsSelectionStack extends Stack {
       },
       ...dsNetwork,
     });
-    table.grantReadWriteData(ingestDossier.role);
-    ingestDossier.role.addToPolicy(
-      new iam.PolicyStatement({
-        sid: 'DossierAndAttachmentObjects',
-        actions: ['s3:PutObject', 's3:GetObject'],
-        resources: INGEST_OBJECT_PREFIXES.map((prefix) => bucket.arnForObjects(`${prefix}*`)),
-      }),
-    );
-    ingestDossier.role.addToPolicy(
-      new iam.PolicyStatement({
-        sid: 'MissingObjectIs404',
-        // Without s3:ListBucket, HeadObject/GetObject of a missing key answer 403 instead of 404,
-        // and the attachment store tells "not stored yet" from a failure by that 404.
-        actions: ['s3:ListBucket'],
-        resources: [bucket.bucketArn],
-      }),
-    );
-    ingestDossier.role.addToPolicy(readSecret(this.secrets.dsApiToken.secretArn));
+    this.grantIngest(ingestDossier);
     this.pipeline.connect(ingestDossier.function);
-    this.acknowledgeIngestWildcards(ingestDossier);
 
     // Reconcile: lists DS (behind the fixed egress IP too), reads and writes its cursors, reads
     // the status index for files_pending dossiers, queues hints. Invoked by the schedule only.
@@ -275,11 +277,14 @@ export class DsSelectionStack extends Stack {
       }),
     );
 
-    this.api = new IntakeApi(this, 'IntakeApi', { stageName: stage.name, logRetention, removalPolicy });
+    this.api = new IntakeApi(this, 'IntakeApi', { stageName: stage.name, logRetention, removalPolicy, routeThrottles: stage.routeThrottles });
 
     // Round steps: DynamoDB (its ROUND# items, the indexes read-only), SES as the configured
     // sender only, the reports prefix of the bucket. Does not call DS: not in the VPC.
-    const sender = stage.mailFrom ?? ROUNDS_CONFIG.mailFrom;
+    // The stage's rounds configuration (docs/configuration.md): every file is bundled, the name picks one.
+    const roundsConfig = stage.roundsConfig ? roundsConfigOf(stage.roundsConfig) : ROUNDS_CONFIG;
+    const roundsConfigEnv: Record<string, string> = stage.roundsConfig ? { ROUNDS_CONFIG: stage.roundsConfig } : {};
+    const sender = stage.mailFrom ?? roundsConfig.mailFrom;
     const identity = stage.mailFromIdentity ?? sender.slice(sender.lastIndexOf('@') + 1);
     if (!senderBelongsTo(sender, identity)) {
       throw new Error(`stage ${stage.name}: mailFromIdentity "${identity}" does not cover the sender ${sender} (give the address, its domain or a parent domain)`);
@@ -299,6 +304,7 @@ export class DsSelectionStack extends Stack {
         REVIEW_LINK_SECRET_SECRET_ARN: this.secrets.reviewLinkSecret.secretArn,
         MAIL_FROM: sender,
         SES_CONFIGURATION_SET: this.mail.configurationSet.configurationSetName,
+        ...roundsConfigEnv,
       },
       deadLetterQueue: this.schedules.deadLetterQueue,
     });
@@ -314,6 +320,7 @@ export class DsSelectionStack extends Stack {
       // The first asset request of an instance compresses the stylesheet (about 50 ms at 512 MB).
       memorySize: 512,
       timeout: Duration.seconds(15),
+      ...reservation('serve-review-page'),
       environment: {
         TABLE_NAME: table.tableName,
         BUCKET_NAME: bucket.bucketName,
@@ -321,6 +328,7 @@ export class DsSelectionStack extends Stack {
         REVIEW_LINK_SECRET_SECRET_ARN: this.secrets.reviewLinkSecret.secretArn,
         MAIL_FROM: sender,
         SES_CONFIGURATION_SET: this.mail.configurationSet.configurationSetName,
+        ...roundsConfigEnv,
       },
       // The DSFR files the page serves (the allow-list of functions/review-page/asset-files.ts), next to the bundle.
       afterBundling: (inputDir, outputDir) => copyReviewAssets(inputDir, outputDir),
@@ -335,6 +343,24 @@ export class DsSelectionStack extends Stack {
 
     this.functions = { receiveDsWebhook, receiveDsWebhookV2, ingestDossier, reconcileDossiers, runRoundStep, serveReviewPage };
     this.schedules.connect({ 'reconcile-dossiers': reconcileDossiers.function, 'run-round-step': runRoundStep.function });
+
+    this.alarms = new OperationalAlarms(this, 'OperationalAlarms', {
+      topic: alarms.topic,
+      functions: {
+        'receive-ds-webhook': receiveDsWebhook.function,
+        'receive-ds-webhook-v2': receiveDsWebhookV2.function,
+        'ingest-dossier': ingestDossier.function,
+        'reconcile-dossiers': reconcileDossiers.function,
+        'run-round-step': runRoundStep.function,
+        'serve-review-page': serveReviewPage.function,
+      },
+      apiStage: this.api.stage,
+      ingestQueue: queue,
+      // Two visibility timeouts: the message was delivered and failed twice (a virus scan pending
+      // that long, DS failing), or nothing consumes the queue.
+      ingestQueueMaxAge: Duration.seconds(2 * ingestTimeout.toSeconds() * VISIBILITY_TIMEOUT_FACTOR),
+      scheduleGroup: this.schedules.group,
+    });
 
     const output = (name: OutputName, value: string, description: string) =>
       new CfnOutput(this, name, { value, description });
@@ -445,20 +471,45 @@ export class DsSelectionStack extends Stack {
     });
   }
 
-  /** IAM5 findings the ingest role carries on purpose, with their logical ids resolved. */
-  private acknowledgeIngestWildcards(ingest: FunctionWithLogGroup): void {
+  /**
+   * ingest-dossier's permissions. It handles the most untrusted input (whatever DS returns for a
+   * dossier number a webhook named), so it gets what its code calls and nothing else
+   * (functions/adapters/dynamodb/dossier-repository.ts, functions/adapters/s3/attachment-store.ts):
+   * - its dossier items and their FILE# items (`DOSSIER#<n>`): GetItem (read back after a refused
+   *   write), PutItem (the conditional save, a file's state, the record of a missing dossier),
+   *   UpdateItem (files complete, marked missing), Query (the files of one dossier). No index, no
+   *   batch, no delete;
+   * - GetItem on round items (`ROUND#<id>`): whether the dossier's round still takes submissions;
+   * - PutObject under attachments/ and dossiers/: the files and the snapshots. No GetObject, no
+   *   ListBucket: the function never reads an object back (S3 checks Content-MD5 on the PUT itself),
+   *   and without a read no 404-versus-403 question arises;
+   * - the DS API token. The queue's receive/delete come from the event source.
+   */
+  private grantIngest(ingest: FunctionWithLogGroup): void {
     const { table, bucket } = this.storage;
-    const tableId = this.getLogicalId(table.node.defaultChild as CfnElement);
+    ingest.role.addToPolicy(new iam.PolicyStatement({
+      sid: 'DossierItemsOnly',
+      actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query'],
+      resources: [table.tableArn],
+      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [DOSSIER_ITEMS_KEY_PATTERN] } },
+    }));
+    ingest.role.addToPolicy(new iam.PolicyStatement({
+      sid: 'ReadRoundItems',
+      actions: ['dynamodb:GetItem'],
+      resources: [table.tableArn],
+      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [ROUND_ITEMS_KEY_PATTERN] } },
+    }));
+    ingest.role.addToPolicy(new iam.PolicyStatement({
+      sid: 'WriteAttachmentsAndSnapshots',
+      actions: ['s3:PutObject'],
+      resources: INGEST_OBJECT_PREFIXES.map((prefix) => bucket.arnForObjects(`${prefix}*`)),
+    }));
+    ingest.role.addToPolicy(readSecret(this.secrets.dsApiToken.secretArn));
     const bucketId = this.getLogicalId(bucket.node.defaultChild as CfnElement);
-    Validations.of(ingest.role).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::<${tableId}.Arn>/index/*]`,
-      reason:
-        'The ingest function queries the two GSIs of its own table (dossiers by round/status); index ARNs are only expressible as <table>/index/*, and the table has just gsi1 and gsi2.',
-    });
     for (const prefix of INGEST_OBJECT_PREFIXES) {
       Validations.of(ingest.role).acknowledge({
         id: `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/${prefix}*]`,
-        reason: `Object keys under ${prefix} are per dossier and per file, unknown in advance; the wildcard is limited to that prefix of the stack's own bucket, with PutObject/GetObject only.`,
+        reason: `Object keys under ${prefix} are per dossier and per file (content-addressed), unknown in advance; the wildcard is limited to that prefix of the stack's own bucket, with PutObject only.`,
       });
     }
   }

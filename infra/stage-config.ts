@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { DEFAULT_DS_API_URL } from '#schemas/env';
+import { RoundsConfigNameSchema } from '#schemas/rounds';
 import { INGEST_PIPELINE } from '#infra/pipeline-settings';
 
 /**
@@ -13,6 +14,56 @@ import { INGEST_PIPELINE } from '#infra/pipeline-settings';
 export const LOG_RETENTION_DAYS = [
   1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
 ] as const;
+
+/** A route's token bucket: steady requests per second, and how many may come at once. */
+export interface RouteThrottle {
+  readonly rateLimit: number;
+  readonly burstLimit: number;
+}
+
+/**
+ * Default per-route throttles (docs/deploy.md section 7 explains the sizes):
+ * - webhook: each DS webhook route. DS sends a few requests a minute, a few a second at most when
+ *   many dossiers are deposited before a deadline.
+ * - reviewPage: each page route of the review page (list, dossier, form POST, attachment link):
+ *   a committee of about 40 people, a click every few seconds each.
+ * - reviewAssets: the DSFR stylesheet, fonts and icons: about 8 files on a browser's first load,
+ *   several reviewers opening their mail at once; cached for a year afterwards.
+ * - reviewNotFound: any other path under /review: only typos and scanners land there.
+ */
+export const ROUTE_THROTTLE_DEFAULTS = {
+  webhook: { rateLimit: 5, burstLimit: 10 },
+  reviewPage: { rateLimit: 10, burstLimit: 20 },
+  reviewAssets: { rateLimit: 20, burstLimit: 50 },
+  reviewNotFound: { rateLimit: 1, burstLimit: 5 },
+} as const satisfies Record<string, RouteThrottle>;
+
+/**
+ * Default reserved concurrency of the functions behind the API (40 in all: an account with the
+ * usual quota of 1,000 keeps far more than the 100 unreserved executions Lambda requires). Each
+ * webhook receiver's reservation holds its route's whole burst, so DS meets the API's 429 (which
+ * v2 retries) before Lambda's throttle; the review page's holds a burst of pages plus assets.
+ */
+export const RESERVED_CONCURRENCY_DEFAULTS = {
+  'receive-ds-webhook': 10,
+  'receive-ds-webhook-v2': 10,
+  'serve-review-page': 20,
+} as const;
+
+function throttleSchema(defaults: RouteThrottle) {
+  return z
+    .object({
+      rateLimit: z.number().positive('must be positive requests per second').max(10000).default(defaults.rateLimit),
+      burstLimit: z.number().int().min(1, 'must be at least 1').max(5000).default(defaults.burstLimit),
+    })
+    .strict()
+    .prefault({});
+}
+
+function reservationSchema(defaultValue: number) {
+  // 0 would stop the function altogether: refuse it rather than deploy a dead webhook.
+  return z.number().int().min(1, 'must be at least 1 (use null for no reservation)').max(900).nullable().default(defaultValue);
+}
 
 export const StageConfigSchema = z
   .object({
@@ -72,8 +123,42 @@ export const StageConfigSchema = z
       .default(INGEST_PIPELINE.maxConcurrency),
     /** DS_API_TIMEOUT_SECONDS: how long one DS call may take; must leave room in the function timeout. */
     dsApiTimeoutSeconds: z.number().int().positive().max(120).default(35),
-    /** Where the DLQ alarm is emailed; the subscription must be confirmed from the mail. */
+    /** One address subscribed to the alarm topic (kept for existing stage files; `alarmEmails` takes several). */
     alarmEmail: z.email('must be an email address').optional(),
+    /** Staff addresses subscribed to the alarm topic; each confirms from the mail AWS sends. */
+    alarmEmails: z.array(z.email('must be email addresses')).default([]),
+    /**
+     * Per-route throttles of the HTTP API (each route key gets its own token bucket, so junk on
+     * one route cannot spend another's), by kind of route (routeThrottleKind in infra/constructs/intake-api.ts).
+     */
+    routeThrottles: z
+      .object({
+        webhook: throttleSchema(ROUTE_THROTTLE_DEFAULTS.webhook),
+        reviewPage: throttleSchema(ROUTE_THROTTLE_DEFAULTS.reviewPage),
+        reviewAssets: throttleSchema(ROUTE_THROTTLE_DEFAULTS.reviewAssets),
+        reviewNotFound: throttleSchema(ROUTE_THROTTLE_DEFAULTS.reviewNotFound),
+      })
+      .strict()
+      .prefault({}),
+    /**
+     * Reserved concurrency of the functions behind the public API: a cap, so a flood cannot take
+     * the account's concurrency from everything else. `null`: no reservation (an account whose
+     * Lambda quota is still 10 cannot reserve any: Lambda keeps 100 unreserved, or all of 10).
+     */
+    reservedConcurrency: z
+      .object({
+        'receive-ds-webhook': reservationSchema(RESERVED_CONCURRENCY_DEFAULTS['receive-ds-webhook']),
+        'receive-ds-webhook-v2': reservationSchema(RESERVED_CONCURRENCY_DEFAULTS['receive-ds-webhook-v2']),
+        'serve-review-page': reservationSchema(RESERVED_CONCURRENCY_DEFAULTS['serve-review-page']),
+      })
+      .strict()
+      .prefault({}),
+    /**
+     * The rounds configuration of this stage (criteria, capacity, ceiling), by name: `eig-2024`
+     * (schemas/rounds-config.json, the default) or `eig-2022` (schemas/rounds-config-2022.json).
+     * The stack sets it as ROUNDS_CONFIG on the functions; the CLI reads it for --stage.
+     */
+    roundsConfig: RoundsConfigNameSchema.optional(),
     /** Sender of the round mails in this stage (MAIL_FROM); default: `mailFrom` of schemas/rounds-config.json. */
     mailFrom: z.email('must be an email address').optional(),
     /**

@@ -19,12 +19,15 @@ import { createSesClient } from '#adapters/ses/client';
 import { SesMailer } from '#adapters/ses/mailer';
 import { createSqsClient } from '#adapters/sqs/client';
 import { SqsIngestQueue } from '#adapters/sqs/ingest-queue';
+import type { DossierRecord } from '#core/dossier';
 import type { Mailer } from '#core/rounds/ports';
 import type { RoundStepDependencies } from '#core/rounds/run-round-step';
 import type { ReviewLinkSettings } from '#core/rounds/review-links';
 import { DEFAULT_DS_API_URL } from '#schemas/env';
 import type { RoundsConfig } from '#schemas/rounds';
-import { ROUNDS_CONFIG } from '#shared/rounds-config';
+import { ROUNDS_CONFIG, roundsConfigOf } from '#shared/rounds-config';
+import { eligibilityOf } from '#core/eligibility';
+import { ELIGIBILITY_RULES } from '#shared/eligibility-config';
 import { StackOutputsSchema, type StackOutputs } from '#infra/stack-outputs';
 import { StageConfigSchema, type StageConfig } from '#infra/stage-config';
 import { StackUnreachableError, UsageError } from './errors.ts';
@@ -220,7 +223,10 @@ export async function connect(globals: GlobalOptions, io: CliIo): Promise<Connec
   const rounds = new DynamoRoundRepository({ client: documentClient, tableName: outputs.TableName });
   const roundDossiers = new DynamoRoundDossiers({ dossiers });
   const reports = new S3ReportStore({ client: s3, bucket: outputs.BucketName });
-  const roundsConfig: RoundsConfig = { ...ROUNDS_CONFIG, mailFrom: stack.stageConfig?.mailFrom ?? ROUNDS_CONFIG.mailFrom };
+  // A stage's configuration is the one its stage file names (what its functions run with); the
+  // local stack's is ROUNDS_CONFIG of this shell, as for `npm start` (docs/configuration.md).
+  const baseConfig = stack.stageConfig?.roundsConfig ? roundsConfigOf(stack.stageConfig.roundsConfig) : ROUNDS_CONFIG;
+  const roundsConfig: RoundsConfig = { ...baseConfig, mailFrom: stack.stageConfig?.mailFrom ?? baseConfig.mailFrom };
   const onRetry = (notice: { operationName: string; attempt: number; delayMs: number; reason: string }) => {
     io.stderr.write(`DS ${notice.operationName}: attempt ${notice.attempt} failed (${notice.reason}), retrying in ${(notice.delayMs / 1000).toFixed(1)} s\n`);
   };
@@ -248,6 +254,7 @@ export async function connect(globals: GlobalOptions, io: CliIo): Promise<Connec
         config: roundsConfig,
         clock: { now: () => new Date() },
         reviewLinks,
+        eligibilityOf: dossierEligibility,
       };
     },
     async ds(demarches) {
@@ -270,6 +277,9 @@ export async function connect(globals: GlobalOptions, io: CliIo): Promise<Connec
     },
   };
 }
+
+/** The eligibility flag the report shows, under the rules of schemas/eligibility-config.json (as the stack's functions). */
+export const dossierEligibility = (dossier: Pick<DossierRecord, 'project'>) => eligibilityOf(dossier.project, ELIGIBILITY_RULES);
 
 /**
  * The stack output naming the SES configuration set run-round-step sends through (bounces and

@@ -3,6 +3,7 @@ import { registerAttachmentCommands } from './attachments.ts';
 import { defaultContext, examples, type CommandContext } from './context.ts';
 import { registerDlqCommands } from './dlq.ts';
 import { registerDossierCommands } from './dossiers.ts';
+import { registerDossierExclusionCommands } from './dossier-exclusions.ts';
 import { registerMailCommands } from './mails.ts';
 import { EXIT_CODES_HELP, explainError, type ExitCode } from './errors.ts';
 import { processIo, type CliIo } from './output.ts';
@@ -46,6 +47,10 @@ export function buildProgram(context: CommandContext): Command {
     )}`)
     .addHelpText('afterAll', EXIT_CODES_HELP);
   registerDossierCommands(program, context);
+  // exclude / include belong to the selection (functions/core/rounds), under the `dossiers` group.
+  const dossiers = program.commands.find((command) => command.name() === 'dossiers');
+  if (!dossiers) throw new Error('the dossiers command group is missing');
+  registerDossierExclusionCommands(dossiers, context);
   registerAttachmentCommands(program, context);
   registerSyncCommand(program, context);
   registerDlqCommands(program, context);

@@ -3,7 +3,10 @@ import { isAbsolute, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { DecisionRecord, RoundRecord } from '#core/rounds/model';
 import { selectionTotals } from '#core/rounds/rank-dossiers';
-import { selectionReport } from '#core/rounds/selection-report';
+import { capacityText, postsText } from '#core/rounds/capacity';
+import { selectionReport, selectionReportDocument, type SelectionReportDocument } from '#core/rounds/selection-report';
+import { ELIGIBILITY_LABELS } from '#core/eligibility';
+import { dossierEligibility } from './connect.ts';
 import { reportKeys } from '#adapters/s3/report-store';
 import { NotFoundError, RefusedError } from './errors.ts';
 import { examples, withConnection, type CommandContext } from './context.ts';
@@ -30,7 +33,7 @@ export function registerReportCommand(program: Command, context: CommandContext)
       + 'A round not closed yet is refused (exit 6).',
     )
     .requiredOption('--round <round>', 'the round, e.g. 2026-03', parseRoundId)
-    .option('--json', 'print the report JSON { roundId, selectionClosedAt, capacityPosts, criteria, totals, decisions }')
+    .option('--json', 'print the report JSON { roundId, selectionClosedAt, capacityPosts, capacity, criteria, totals, profiles, decisions }')
     .option('--out <dir>', `write ${REPORT_FILES.json} and ${REPORT_FILES.csv} into this folder (created if needed; files of the same name are replaced)`)
     .addHelpText('after', examples(
       'ds-selection report --round 2026-03',
@@ -47,7 +50,7 @@ export function registerReportCommand(program: Command, context: CommandContext)
           );
         }
         const [decisions, dossiers] = await Promise.all([rounds.listDecisions(round.id), roundDossiers.listRoundDossiers(round.id)]);
-        const report = selectionReport(round, decisions, dossiers);
+        const report = selectionReport(round, decisions, dossiers, dossierEligibility);
         if (options.out !== undefined) {
           const dir = isAbsolute(options.out) ? options.out : resolve(context.io.cwd, options.out);
           await mkdir(dir, { recursive: true });
@@ -63,7 +66,8 @@ export function registerReportCommand(program: Command, context: CommandContext)
           return;
         }
         const titles = new Map(dossiers.map((dossier) => [dossier.number, dossier.project?.title ?? '-']));
-        writeLines(context.io.stdout, reportLines(round, decisions, titles));
+        const document = selectionReportDocument(round, decisions, dossiers, dossierEligibility);
+        writeLines(context.io.stdout, reportLines(round, decisions, titles, document));
         const { jsonKey } = reportKeys(round.id);
         context.io.stderr.write(`the report close-selection wrote: s3://${outputs.BucketName}/${jsonKey.replace(/\.json$/, '.{json,csv}')}\n`);
       });
@@ -74,7 +78,9 @@ export function registerReportCommand(program: Command, context: CommandContext)
  * The headline (counts, posts against capacity) and the decisions table, in French for staff.
  * It says how many dossiers were ranked and reviews counted, and plainly when none was.
  */
-export function reportLines(round: RoundRecord, decisions: readonly DecisionRecord[], titles: ReadonlyMap<number, string> = new Map()): string[] {
+export function reportLines(
+  round: RoundRecord, decisions: readonly DecisionRecord[], titles: ReadonlyMap<number, string> = new Map(), document?: SelectionReportDocument,
+): string[] {
   const t = selectionTotals(decisions, round.capacityPosts);
   const lines = [
     `Session ${round.id}, sélection close le ${round.selectionClosedAt ?? '-'} : ${pluralFr(t.dossiers, 'dossier', 'dossiers')}, `
@@ -83,6 +89,30 @@ export function reportLines(round: RoundRecord, decisions: readonly DecisionReco
     + `${t.waitlisted} en liste d'attente, ${pluralFr(t.notSelected, 'non sélectionné', 'non sélectionnés')}`,
   ];
   if (t.dossiers > 0 && t.countedReviews === 0) lines.push("Aucune évaluation n'a été comptée : aucun dossier n'a été classé ni sélectionné.");
-  if (decisions.length > 0) lines.push('', ...decisionTable(decisions, titles));
+  if (round.capacityUse) lines.push(`Postes : ${capacityText(round.capacityUse)} ; pourvus : ${postsText(t.postsSelected)}.`);
+  const outOfRanking = [
+    ...(t.excluded > 0 ? [`${pluralFr(t.excluded, "exclu par l'équipe", "exclus par l'équipe")}`] : []),
+    ...(t.withdrawn > 0 ? [`${pluralFr(t.withdrawn, "retiré après l'affectation", "retirés après l'affectation")}`] : []),
+    ...(t.committeeDecisions > 0 ? [`${pluralFr(t.committeeDecisions, 'décision du comité', 'décisions du comité')} (proposition du classement en regard)`] : []),
+  ];
+  if (outOfRanking.length > 0) lines.push(`Hors classement ou décidés par le comité : ${outOfRanking.join(', ')}.`);
+  if (document) {
+    const selected = document.profiles.selected;
+    lines.push(selected.length > 0
+      ? `Postes sélectionnés par profil : ${selected.map((p) => `${p.profile} ${p.posts} (${pluralFr(p.dossiers, 'dossier', 'dossiers')})`).join(', ')}. ${document.profiles.note}`
+      : 'Postes sélectionnés par profil : aucun profil renseigné sur les dossiers sélectionnés.');
+  }
+  if (decisions.length > 0) {
+    const profiles = document ? new Map(document.decisions.map((l) => [l.dossierNumber, l.profiles.join(', ')])) : undefined;
+    const eligibility = document
+      ? new Map(document.decisions.flatMap((l) => (l.eligibility ? [[l.dossierNumber, ELIGIBILITY_LABELS[l.eligibility.flag]] as [number, string]] : [])))
+      : undefined;
+    lines.push('', ...decisionTable(decisions, titles, { ...(profiles ? { profiles } : {}), ...(eligibility ? { eligibility } : {}) }));
+    const flagged = document?.decisions.filter((l) => l.eligibility && l.eligibility.flag !== 'eligible') ?? [];
+    if (flagged.length > 0) {
+      lines.push('', `Éligibilité à vérifier ou non éligibles : ${pluralFr(flagged.length, 'dossier', 'dossiers')} (signalés, non exclus : dossiers exclude)`);
+      lines.push(...flagged.map((l) => `  dossier ${l.dossierNumber} : ${ELIGIBILITY_LABELS[l.eligibility!.flag]} - ${l.eligibility!.reason} (${l.eligibility!.reasonCode})`));
+    }
+  }
   return lines;
 }

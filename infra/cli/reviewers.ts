@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { ReviewerRecord } from '#core/rounds/model';
 import { importReviewers } from '#core/rounds/import-reviewers';
 import { sendLink, SendLinkRefusedError, type SendLinkResult } from '#core/reviews/send-link';
-import { ReviewerInputSchema, type ReviewerInput } from '#schemas/rounds';
+import { COLLEGES, ReviewerInputSchema, type College, type ReviewerInput } from '#schemas/rounds';
 import { readCsv, readInputFile } from './csv.ts';
 import { NotFoundError, PartialFailureError, RefusedError, UsageError } from './errors.ts';
 import { examples, withConnection, type CommandContext } from './context.ts';
@@ -31,7 +31,9 @@ export function registerReviewerCommands(program: Command, context: CommandConte
       'add or update reviewers from a CSV or JSON file, keyed by email (lower-cased). The whole file is checked first: '
       + 'if any line is wrong, nothing is imported and every wrong line is named (exit 4). Reviewers not in the file are left as they are.',
     )
-    .argument('<file>', 'CSV with the header email,name,conflicts[,active] (conflicts: SIRETs separated by ";"), or a JSON array of { email, name, conflicts, active }')
+    .argument('<file>', 'CSV with the header email,name,conflicts[,active][,college] (conflicts: SIRETs separated by ";"; college: '
+      + `${COLLEGES.join(', ')}, accents and case ignored, "aucun" to remove it, empty to keep the stored one), `
+      + 'or a JSON array of { email, name, conflicts, active, college }')
     .option('--json', 'print { file, format, read, imported, updated, unchanged }')
     .addHelpText('after', `${examples(
       'ds-selection reviewers import comite.csv',
@@ -39,10 +41,10 @@ export function registerReviewerCommands(program: Command, context: CommandConte
     )}
 
 CSV example:
-  email,name,conflicts
-  alice.martin@example.gouv.fr,Alice Martin,13002526500013
-  "bob@example.fr","Durand, Bob",13002526500013;11000201100044
-  carole@example.fr,Carole Petit,`)
+  email,name,conflicts,college
+  alice.martin@example.gouv.fr,Alice Martin,13002526500013,administration
+  "bob@example.fr","Durand, Bob",13002526500013;11000201100044,numérique
+  carole@example.fr,Carole Petit,,recherche`)
     .action(async (file: string, options: { json?: boolean }, command: Command) => {
       const { path, text } = await readInputFile(context.io, file);
       const parsed = parseReviewerFile(path, text);
@@ -61,7 +63,7 @@ CSV example:
   reviewers
     .command('list')
     .description('list the reviewers, by email')
-    .option('--json', 'print a JSON array of { id, email, name, conflicts, active, suppressed }')
+    .option('--json', 'print a JSON array of { id, email, name, conflicts, active, suppressed, college } (college: null when none)')
     .addHelpText('after', examples('ds-selection reviewers list', 'ds-selection reviewers list --json | jq -r \'.[] | select(.active) | .email\''))
     .action(async (options: { json?: boolean }, command: Command) => {
       await withConnection(context, command, async ({ rounds }) => {
@@ -145,7 +147,7 @@ export function describeImport(view: ReviewerImportView): string {
   return `reviewers import: ${plural(view.read, 'reviewer')} read from ${view.file}: ${view.imported} new, ${view.updated} updated, ${view.unchanged} unchanged`;
 }
 
-/** `reviewers list --json`: the record, with `suppressed` always present. */
+/** `reviewers list --json`: the record, with `suppressed` and `college` (null: none) always present. */
 export interface ReviewerView {
   id: string;
   email: string;
@@ -153,21 +155,26 @@ export interface ReviewerView {
   conflicts: string[];
   active: boolean;
   suppressed: boolean;
+  college: College | null;
 }
 
 export function reviewerView(record: ReviewerRecord): ReviewerView {
   return {
     id: record.id, email: record.email, name: record.name, conflicts: record.conflicts, active: record.active, suppressed: record.suppressed === true,
+    college: record.college ?? null,
   };
 }
 
+/** The COLLEGE column appears once a reviewer has one: a committee from before colleges reads as it did. */
 export function reviewerTable(views: ReviewerView[]): string[] {
+  const colleges = views.some((view) => view.college !== null);
   return formatTable(
-    [{ header: 'EMAIL' }, { header: 'NAME' }, { header: 'ACTIVE' }, { header: 'CONFLICTS' }],
+    [{ header: 'EMAIL' }, { header: 'NAME' }, { header: 'ACTIVE' }, ...(colleges ? [{ header: 'COLLEGE' }] : []), { header: 'CONFLICTS' }],
     views.map((view) => [
       view.email,
       truncate(view.name, 30),
       view.suppressed ? 'no (mail suppressed)' : view.active ? 'yes' : 'no',
+      ...(colleges ? [view.college ?? '-'] : []),
       view.conflicts.length === 0 ? '-' : view.conflicts.join(' '),
     ]),
   );
@@ -175,8 +182,9 @@ export function reviewerTable(views: ReviewerView[]): string[] {
 
 /*
  * The file `reviewers import FILE` reads: CSV with a header (`email,name,conflicts`, conflicts
- * separated by `;`, an optional `active` column) or a JSON array of { email, name, conflicts?,
- * active? }. Every entry is checked with ReviewerInputSchema, and every problem is reported with
+ * separated by `;`, optional `active` and `college` columns) or a JSON array of { email, name,
+ * conflicts?, active?, college? }. A college is one of COLLEGES, accents and case ignored
+ * (`Numérique`); `aucun` removes it; an empty cell or no column keeps the stored one. Every entry is checked with ReviewerInputSchema, and every problem is reported with
  * the line (CSV) or the entry (JSON) it is on, all at once, so that one run shows what to fix.
  */
 
@@ -192,7 +200,7 @@ export type ReviewerFileResult =
   | { ok: true; format: ReviewerFileFormat; reviewers: ReviewerInput[] }
   | { ok: false; format: ReviewerFileFormat; problems: ReviewerFileProblem[] };
 
-const CSV_COLUMNS = ['email', 'name', 'conflicts', 'active'] as const;
+const CSV_COLUMNS = ['email', 'name', 'conflicts', 'active', 'college'] as const;
 const REQUIRED_COLUMNS = ['email', 'name'] as const;
 const TRUE_WORDS = new Set(['true', 'yes', 'oui', '1']);
 const FALSE_WORDS = new Set(['false', 'no', 'non', '0']);
@@ -240,7 +248,7 @@ export function parseReviewerCsv(text: string): ReviewerFileResult {
     return {
       ok: false,
       format: 'csv',
-      problems: [{ where: `line ${header.line}`, message: `${headerProblems.join('; ')} (the header is email,name,conflicts[,active])` }],
+      problems: [{ where: `line ${header.line}`, message: `${headerProblems.join('; ')} (the header is email,name,conflicts[,active][,college])` }],
     };
   }
   const problems: ReviewerFileProblem[] = [];
@@ -268,6 +276,9 @@ export function parseReviewerCsv(text: string): ReviewerFileResult {
         continue;
       }
     }
+    // Validated (and its French spellings read) by ReviewerInputSchema; empty: the stored college stays.
+    const college = cell('college');
+    if (college !== undefined && college !== '') value.college = college;
     entries.push({ where, value });
   }
   const validated = validateEntries(entries, 'csv');

@@ -1,9 +1,10 @@
 import { userInfo } from 'node:os';
 import { InvalidArgumentError, type Command } from 'commander';
-import { DOSSIER_STATUSES, type DossierRecord, type DossierStatus } from '#core/dossier';
-import { UNASSIGNED_ROUND } from '#core/round';
+import { DOSSIER_STATUSES, withdrawalOf, type DossierRecord, type DossierStatus } from '#core/dossier';
+import { nextRoundId, UNASSIGNED_ROUND } from '#core/round';
+import { committeeCapacityText, decideDossier, type DecideDossierResult } from '#core/rounds/decide-dossier';
 import {
-  ROUND_PHASES, ROUND_STATUSES, type DecisionRecord, type ReviewerRecord, type RoundRecord, type RoundStatus, type RoundStep,
+  ROUND_PHASES, ROUND_STATUSES, type CommitteeDecisionRecord, type DecisionOutcome, type DecisionRecord, type ExclusionRecord, type ReviewerRecord, type RoundRecord, type RoundStatus, type RoundStep,
 } from '#core/rounds/model';
 import type { Mailer } from '#core/rounds/ports';
 import { reviewProgress, type MissingReviews, type Reassignment, type ReviewerProgress } from '#core/rounds/review-progress';
@@ -11,10 +12,11 @@ import { RoundStepRefusedError, runRoundStep, type RoundStepResult } from '#core
 import { RoundIdSchema } from '#schemas/rounds';
 import { NotFoundError, PartialFailureError } from './errors.ts';
 import { OUTCOME_LABELS } from '#core/rounds/selection-report';
-import { examples, withConnection, type CommandContext } from './context.ts';
+import { examples, parseDossierNumber, withConnection, type CommandContext } from './context.ts';
 import { dossierTable, type DossierSummaryView } from './dossier-views.ts';
 import { collectPages, listDossiers, summarize } from './dossiers.ts';
 import { formatTable, plural, truncate, writeJson, writeLines, type CliIo } from './output.ts';
+import { staffCommandError } from './dossier-exclusions.ts';
 import { ProgressBar } from './progress.ts';
 import type { Connection } from './connect.ts';
 
@@ -40,7 +42,31 @@ export interface RoundDetailView extends RoundView {
   record?: RoundRecord;
   /** Once reviewers are assigned: each reviewer's work, and the dossiers reassigned after a conflict. */
   reviewProgress?: ReviewProgressView;
+  /** Once reviewers are assigned: dossiers withdrawn on DS after it (they leave the ranking with this reason). */
+  withdrawnAfterAssignment?: WithdrawnView[];
+  /** Dossiers deposited here after submissions closed, reviewed in the next round (`roundMovedFrom`). */
+  movedToNextRound?: MovedView[];
+  /** Dossiers staff excluded (their latest word), and the committee's outcomes so far. */
+  exclusions?: ExclusionRecord[];
+  committeeDecisions?: CommitteeDecisionRecord[];
   dossiers: DossierSummaryView[];
+}
+
+export interface WithdrawnView {
+  dossierNumber: number;
+  title: string | null;
+  status: DossierStatus;
+  state: string | null;
+  reasonCode: string;
+  reason: string;
+}
+
+export interface MovedView {
+  dossierNumber: number;
+  title: string | null;
+  dateDepot: string | null;
+  /** The round where it is reviewed. */
+  round: string;
 }
 
 /** `rounds show --json`: the review progress, reviewers named for staff. */
@@ -167,16 +193,145 @@ export function registerRoundCommands(program: Command, context: CommandContext)
           : [{ round, total: 0, byStatus: emptyCounts(), ...(record ? { phase: record.status } : {}) }];
         const rows = await summarize(repository, records);
         const progress = record && record.status !== 'open' ? await progressView(roundRepository, record, records) : undefined;
-        const detail: RoundDetailView = { ...(view as RoundView), ...(record ? { record } : {}), ...(progress ? { reviewProgress: progress } : {}), dossiers: rows };
+        const movements = round === UNASSIGNED_ROUND ? undefined : await roundMovements(roundRepository, repository, round, records, record);
+        const detail: RoundDetailView = {
+          ...(view as RoundView), ...(record ? { record } : {}), ...(progress ? { reviewProgress: progress } : {}), ...(movements ?? {}), dossiers: rows,
+        };
         if (options.json) {
           writeJson(context.io, detail);
           return;
         }
-        writeLines(context.io.stdout, roundDetailLines(view as RoundView, rows, record, progress));
+        writeLines(context.io.stdout, [...roundDetailLines(view as RoundView, rows, record, progress), ...movementLines(movements)]);
       });
     });
 
   for (const step of ROUND_STEPS) registerStepCommand(rounds, context, step);
+  registerDecideCommand(rounds, context);
+}
+
+const OUTCOMES: readonly DecisionOutcome[] = ['selected', 'waitlisted', 'not_selected'];
+
+function parseOutcome(value: string): DecisionOutcome {
+  if (!(OUTCOMES as readonly string[]).includes(value)) throw new InvalidArgumentError(`must be one of ${OUTCOMES.join(', ')}`);
+  return value as DecisionOutcome;
+}
+
+/** `rounds decide`: the committee's outcome for one dossier, against the ranking (functions/core/rounds/decide-dossier.ts). */
+function registerDecideCommand(rounds: Command, context: CommandContext): void {
+  rounds
+    .command('decide')
+    .summary("record the committee's outcome for a dossier (selected, waitlisted, not_selected), against the ranking's proposal")
+    .description("record the committee's outcome for one dossier of a reviewing round. At close-selection it replaces the ranking's proposal "
+      + '(the report shows both), and the other dossiers are decided again in rank order with the posts left. The latest decision per '
+      + 'dossier wins; run it again to change it. Capacity and the yearly ceiling still hold: a selected that does not fit is refused '
+      + '(exit 6, the message says which limit and the numbers). Refused on an open round (no review yet: dossiers exclude takes a '
+      + 'dossier out) and on a closed one. Audited (decide) with you as the actor.')
+    .requiredOption('--round <round>', 'the round, e.g. 2026-03', parseRoundId)
+    .requiredOption('--dossier <number>', 'the dossier number', parseDossierNumber)
+    .requiredOption('--outcome <outcome>', `the committee's outcome: ${OUTCOMES.join(', ')}`, parseOutcome)
+    .requiredOption('--reason <text>', "the committee's reason (shown in the report, in French for staff)")
+    .option('--dry-run', 'check it and say what would be recorded: nothing written, no audit record')
+    .option('--json', 'print { roundId, dossierNumber, outcome, dryRun, record, previous, eigPostsRequested, committeePosts, capacity }')
+    .addHelpText('after', examples(
+      'ds-selection rounds decide --round 2026-03 --dossier 2002 --outcome selected --reason "Priorité ministérielle, équipe prête" --dry-run',
+      'ds-selection rounds decide --round 2026-03 --dossier 2001 --outcome waitlisted --reason "Financement à confirmer"',
+    ))
+    .action(async (options: { round: string; dossier: number; outcome: DecisionOutcome; reason: string; dryRun?: boolean; json?: boolean }, command: Command) => {
+      await withConnection(context, command, async ({ rounds: repository, roundDossiers, roundsConfig }) => {
+        let result: DecideDossierResult;
+        try {
+          result = await decideDossier(
+            { roundId: options.round, dossierNumber: options.dossier, outcome: options.outcome, reason: options.reason, actor: staffActor(context.io), dryRun: options.dryRun === true },
+            { rounds: repository, dossiers: roundDossiers, config: roundsConfig, clock: { now: () => new Date() } },
+          );
+        } catch (error) {
+          throw staffCommandError(error, options.round);
+        }
+        if (options.json) writeJson(context.io, result);
+        else writeLines(context.io.stdout, decideLines(result));
+      });
+    });
+}
+
+/** What `rounds decide` recorded, in French for staff. */
+export function decideLines(result: DecideDossierResult): string[] {
+  const before = result.previous ? ` (remplace : ${OUTCOME_LABELS[result.previous.outcome]})` : '';
+  return [
+    `rounds decide : session ${result.roundId}, dossier ${result.dossierNumber} : ${OUTCOME_LABELS[result.outcome]}${before}`
+      + `${result.dryRun ? " (simulation : rien n'est écrit)" : ''}`,
+    `  motif du comité   ${result.record.reason}`,
+    `  postes            ${committeeCapacityText(result)}`,
+    "  la clôture de la sélection appliquera cette décision à la place de la proposition du classement.",
+  ];
+}
+
+/**
+ * What moved in or out of a round after its dossiers were set: (a) dossiers withdrawn on DS after
+ * reviewers were assigned (they leave the ranking with the reason), (b) dossiers deposited after
+ * submissions closed, reviewed in the next round (found there by `roundMovedFrom`), and staff's
+ * exclusions and committee decisions.
+ */
+async function roundMovements(
+  rounds: Pick<Connection['rounds'], 'listAssignments' | 'listExclusions' | 'listCommitteeDecisions'>,
+  repository: Connection['dossiers'],
+  roundId: string,
+  dossiers: readonly DossierRecord[],
+  record: RoundRecord | undefined,
+): Promise<Pick<RoundDetailView, 'withdrawnAfterAssignment' | 'movedToNextRound' | 'exclusions' | 'committeeDecisions'>> {
+  const [assignments, exclusions, committee, next] = await Promise.all([
+    record && record.status !== 'open' ? rounds.listAssignments(roundId) : Promise.resolve([]),
+    record ? rounds.listExclusions(roundId) : Promise.resolve([]),
+    record ? rounds.listCommitteeDecisions(roundId) : Promise.resolve([]),
+    listDossiers(repository, { round: nextRoundId(roundId) }),
+  ]);
+  return {
+    ...(record && record.status !== 'open' ? { withdrawnAfterAssignment: withdrawnAfterAssignment(dossiers, new Set(assignments.map((a) => a.dossierNumber))) } : {}),
+    movedToNextRound: movedFrom(roundId, next),
+    ...(record ? { exclusions: exclusions.filter((e) => e.excluded), committeeDecisions: committee } : {}),
+  };
+}
+
+export function withdrawnAfterAssignment(dossiers: readonly DossierRecord[], assigned: ReadonlySet<number>): WithdrawnView[] {
+  return dossiers.flatMap((d) => {
+    const withdrawal = assigned.has(d.number) ? withdrawalOf(d) : undefined;
+    return withdrawal
+      ? [{ dossierNumber: d.number, title: d.project?.title ?? null, status: d.status, state: d.state, reasonCode: withdrawal.reasonCode, reason: withdrawal.reason }]
+      : [];
+  }).sort((a, b) => a.dossierNumber - b.dossierNumber);
+}
+
+export function movedFrom(roundId: string, nextRoundDossiers: readonly DossierRecord[]): MovedView[] {
+  return nextRoundDossiers
+    .filter((d) => d.roundMovedFrom === roundId)
+    .map((d) => ({ dossierNumber: d.number, title: d.project?.title ?? null, dateDepot: d.dateDepot, round: d.round }))
+    .sort((a, b) => a.dossierNumber - b.dossierNumber);
+}
+
+/** The movements of `rounds show`, in French for staff. */
+export function movementLines(movements: Pick<RoundDetailView, 'withdrawnAfterAssignment' | 'movedToNextRound' | 'exclusions' | 'committeeDecisions'> | undefined): string[] {
+  if (!movements) return [];
+  const lines: string[] = [];
+  const withdrawn = movements.withdrawnAfterAssignment ?? [];
+  if (withdrawn.length > 0) {
+    lines.push('', `Retirés après l'affectation (hors classement) : ${pluralFr(withdrawn.length, 'dossier', 'dossiers')}`);
+    lines.push(...withdrawn.map((w) => `  dossier ${w.dossierNumber} : ${w.reason} (${w.reasonCode})${w.title ? ` - ${truncate(w.title, 50)}` : ''}`));
+  }
+  const moved = movements.movedToNextRound ?? [];
+  if (moved.length > 0) {
+    lines.push('', `Déposés après la clôture des dépôts, évalués dans la session suivante : ${pluralFr(moved.length, 'dossier', 'dossiers')}`);
+    lines.push(...moved.map((m) => `  dossier ${m.dossierNumber} → session ${m.round} (déposé le ${m.dateDepot ?? '-'})${m.title ? ` - ${truncate(m.title, 50)}` : ''}`));
+  }
+  const excluded = movements.exclusions ?? [];
+  if (excluded.length > 0) {
+    lines.push('', `Exclus par l'équipe : ${pluralFr(excluded.length, 'dossier', 'dossiers')}`);
+    lines.push(...excluded.map((e) => `  dossier ${e.dossierNumber} : ${truncate(e.reason, 100)}`));
+  }
+  const committee = movements.committeeDecisions ?? [];
+  if (committee.length > 0) {
+    lines.push('', `Décisions du comité : ${pluralFr(committee.length, 'dossier', 'dossiers')}`);
+    lines.push(...committee.map((c) => `  dossier ${c.dossierNumber} : ${OUTCOME_LABELS[c.outcome]} - ${truncate(c.reason, 100)}`));
+  }
+  return lines;
 }
 
 function registerStepCommand(rounds: Command, context: CommandContext, step: RoundStep): void {
@@ -400,6 +555,15 @@ const SUMMARY_LABELS: Readonly<Record<string, string>> = {
   deadlinePassed: 'date limite passée',
   closingRefused: 'clôture refusée',
   postsSelected: 'postes attribués',
+  yearlyCeilingPosts: 'plafond annuel (postes EIG)',
+  ceilingPosts: 'plafond de la période (postes)',
+  ceilingPeriod: 'période du plafond',
+  postsUsedBefore: 'postes pourvus avant (sessions closes)',
+  ceilingLeft: 'reste du plafond',
+  postsAvailable: 'postes à pourvoir dans la session',
+  excluded: "exclus par l'équipe",
+  withdrawn: "retirés après l'affectation",
+  committeeDecisions: 'décisions du comité',
   ranked: 'dossiers classés',
   selected: 'sélectionnés',
   waitlisted: "liste d'attente",
@@ -490,27 +654,39 @@ export function missingReviewLines(missing: readonly MissingReviews[], reviewerE
 }
 
 /** Decisions in report order (ranked first, by rank; then by number), with titles when given. */
-export function decisionTable(decisions: readonly DecisionRecord[], titles: ReadonlyMap<number, string> = new Map()): string[] {
+export function decisionTable(
+  decisions: readonly DecisionRecord[], titles: ReadonlyMap<number, string> = new Map(), extra: { profiles?: ReadonlyMap<number, string>; eligibility?: ReadonlyMap<number, string> } = {},
+): string[] {
   const ordered = [...decisions].sort((a, b) => (a.rank ?? Infinity) - (b.rank ?? Infinity) || a.dossierNumber - b.dossierNumber);
   const withTitles = titles.size > 0;
+  // The proposal beside the decision once the committee decided something (the report's JSON and CSV always have both).
+  const withProposal = decisions.some((d) => d.committeeReason !== undefined);
+  const withProfiles = (extra.profiles?.size ?? 0) > 0;
+  const withEligibility = (extra.eligibility?.size ?? 0) > 0;
   return formatTable(
     [
       { header: 'RANG', align: 'right' },
       { header: 'DOSSIER', align: 'right' },
+      ...(withProposal ? [{ header: 'PROPOSITION' }] : []),
       { header: 'DÉCISION' },
       { header: 'SCORE', align: 'right' },
       { header: 'ÉVALUATIONS', align: 'right' },
       { header: 'POSTES', align: 'right' },
+      ...(withProfiles ? [{ header: 'PROFILS' }] : []),
+      ...(withEligibility ? [{ header: 'ÉLIGIBILITÉ' }] : []),
       ...(withTitles ? [{ header: 'TITRE' }] : []),
       { header: 'MOTIF' },
     ],
     ordered.map((decision) => [
       decision.rank === null ? '-' : String(decision.rank),
       String(decision.dossierNumber),
+      ...(withProposal ? [OUTCOME_LABELS[decision.proposedOutcome ?? decision.outcome]] : []),
       OUTCOME_LABELS[decision.outcome],
       decision.score === null ? '-' : decision.score.toFixed(2).replace('.', ','),
       String(decision.reviewCount),
       String(decision.eigPostsRequested),
+      ...(withProfiles ? [truncate(extra.profiles?.get(decision.dossierNumber) || '-', 40)] : []),
+      ...(withEligibility ? [extra.eligibility?.get(decision.dossierNumber) ?? '-'] : []),
       ...(withTitles ? [truncate(titles.get(decision.dossierNumber) ?? '-', 40)] : []),
       truncate(decision.reason, 100),
     ]),

@@ -5,7 +5,7 @@ import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { alarmOnDeadLetters } from './alarms.ts';
+import { alarmOnDeadLetters, RUNBOOK_SECTIONS } from './alarms.ts';
 import { INGEST_PIPELINE, VISIBILITY_TIMEOUT_FACTOR } from '#infra/pipeline-settings';
 
 /**
@@ -58,7 +58,8 @@ export class IngestPipeline extends Construct {
     });
 
     this.dlqAlarm = alarmOnDeadLetters(this, 'DeadLetterQueueAlarm', this.deadLetterQueue, props.alarmTopic,
-      `Dossiers failed ingestion ${MAX_RECEIVE_COUNT} times and wait in the dead-letter queue. Look with \`ds-selection dlq list --stage <stage>\`, fix, then \`ds-selection dlq redrive\`.`);
+      `Dossiers failed ingestion ${MAX_RECEIVE_COUNT} times and wait in the dead-letter queue. Look with \`ds-selection dlq list --stage <stage>\`, fix the cause, then \`ds-selection dlq redrive --stage <stage>\`.`,
+      RUNBOOK_SECTIONS.ingestDeadLetters);
   }
 
   /** Makes `fn` the queue's consumer (its role gets receive/delete/visibility on the queue). */

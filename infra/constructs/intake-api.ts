@@ -6,6 +6,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { HttpRoute } from '#infra/routes';
+import type { RouteThrottle, ROUTE_THROTTLE_DEFAULTS } from '#infra/stage-config';
 
 /**
  * Why each public route has no API Gateway authorizer (cdk-nag AwsSolutions-APIG4), by the
@@ -21,11 +22,37 @@ export const ROUTE_AUTHENTICATION: Readonly<Record<string, string>> = {
     'Reviewers open the page from a personal link mailed to them, in a plain browser with no account or identity provider to hold an Authorization header. The link carries a token signed with HMAC-SHA256 (Secrets Manager key) for one round and one reviewer, with an expiry; the handler checks it in constant time on every request, then that the round exists and the reviewer is active, and shows only dossiers assigned to that reviewer. Every POST also needs an anti-forgery token bound to the same link; GET never writes. The DSFR assets under /review/assets are public static files.',
 };
 
-/** Stage-wide throttling: DS sends a few requests a minute; anything far above is not DS. */
-export const API_THROTTLE = { rateLimit: 20, burstLimit: 50 } as const;
+/**
+ * The stage's default route settings: they apply only to a route without settings of its own,
+ * and every route gets its own (routeThrottleKind), so this is a strict fallback.
+ */
+export const API_THROTTLE = { rateLimit: 1, burstLimit: 5 } as const;
+
+/** The kinds of route that share throttle sizes (each route still has its own bucket). */
+export type RouteThrottleKind = keyof typeof ROUTE_THROTTLE_DEFAULTS;
+
+/**
+ * Which throttle sizes a route gets: the DS webhooks are sized for DS, the review page's routes
+ * for a committee, its assets for first loads, its catch-all 404 for nobody. A route serving
+ * another function fails synth: its traffic has to be thought through first.
+ */
+export function routeThrottleKind(route: HttpRoute): RouteThrottleKind {
+  if (route.functionName === 'receive-ds-webhook' || route.functionName === 'receive-ds-webhook-v2') return 'webhook';
+  if (route.functionName === 'serve-review-page') {
+    if (route.path.startsWith('/review/assets/')) return 'reviewAssets';
+    if (route.path === '/review/{path+}') return 'reviewNotFound';
+    return 'reviewPage';
+  }
+  throw new Error(`IntakeApi: ${route.method} ${route.path} has no throttle; give ${route.functionName}'s routes a kind in routeThrottleKind`);
+}
+
+/** The route key API Gateway knows a route by (and route settings are keyed by). */
+export const routeKeyOf = (route: HttpRoute) => `${route.method} ${route.path}`;
 
 export interface IntakeApiProps {
   readonly stageName: string;
+  /** Throttle sizes by kind of route (stage config `routeThrottles`). */
+  readonly routeThrottles: Readonly<Record<RouteThrottleKind, RouteThrottle>>;
   readonly logRetention: logs.RetentionDays;
   readonly removalPolicy: RemovalPolicy;
 }
@@ -34,16 +61,18 @@ export interface IntakeApiProps {
  * The public HTTP API, with the routes of infra/routes.ts: the DS webhooks (`POST
  * /webhooks/ds/{token}`, legacy form POST; `POST /webhooks/ds-v2`, signed JSON batches) and the
  * reviewers' page (`/review/...`), each integrated with its Lambda, with JSON access logs and
- * default-stage throttling. The API exists before its routes (`connect`): the review page's
+ * a throttle per route. The API exists before its routes (`connect`): the review page's
  * function needs the API's URL for the links it mails.
  */
 export class IntakeApi extends Construct {
   readonly api: apigw.HttpApi;
   readonly stage: apigw.HttpStage;
   readonly accessLogGroup: logs.LogGroup;
+  private readonly routeThrottles: IntakeApiProps['routeThrottles'];
 
   constructor(scope: Construct, id: string, props: IntakeApiProps) {
     super(scope, id);
+    this.routeThrottles = props.routeThrottles;
 
     this.api = new apigw.HttpApi(this, 'HttpApi', {
       apiName: `ds-selection-${props.stageName}`,
@@ -59,6 +88,7 @@ export class IntakeApi extends Construct {
     this.stage = this.api.addStage('DefaultStage', {
       stageName: '$default',
       autoDeploy: true,
+      // Fallback only: connect() gives every route its own throttle.
       throttle: API_THROTTLE,
       accessLogSettings: {
         destination: new apigw.LogGroupLogDestination(this.accessLogGroup),
@@ -82,9 +112,16 @@ export class IntakeApi extends Construct {
 
   }
 
-  /** Adds `routes`, each integrated with the function of its `functionName` (one integration per function). */
+  /**
+   * Adds `routes`, each integrated with the function of its `functionName` (one integration per
+   * function) and throttled on its own: route settings keyed by route key, so a flood of junk on
+   * the legacy webhook (the one route anyone can reach with a guessed URL) spends that route's
+   * bucket only, never the v2 webhook's or the review page's.
+   */
   connect(routes: readonly HttpRoute[], functions: Readonly<Record<string, lambda.IFunction>>): void {
     const integrations = new Map<string, HttpLambdaIntegration>();
+    const routeSettings: Record<string, { ThrottlingRateLimit: number; ThrottlingBurstLimit: number }> = {};
+    const stage = this.stage.node.defaultChild as apigw.CfnStage;
     for (const route of routes) {
       const fn = functions[route.functionName];
       const authentication = ROUTE_AUTHENTICATION[route.functionName];
@@ -99,8 +136,16 @@ export class IntakeApi extends Construct {
         methods: [apigw.HttpMethod[route.method]],
         integration: integrations.get(route.functionName)!,
       });
-      for (const httpRoute of created) Validations.of(httpRoute).acknowledge({ id: 'AwsSolutions-APIG4', reason: authentication });
+      for (const httpRoute of created) {
+        Validations.of(httpRoute).acknowledge({ id: 'AwsSolutions-APIG4', reason: authentication });
+        // API Gateway refuses route settings for a route key it does not have yet: the stage waits for its routes.
+        stage.node.addDependency(httpRoute);
+      }
+      const throttle = this.routeThrottles[routeThrottleKind(route)];
+      routeSettings[routeKeyOf(route)] = { ThrottlingRateLimit: throttle.rateLimit, ThrottlingBurstLimit: throttle.burstLimit };
     }
+    // RouteSettings is a JSON map in CloudFormation (CDK passes it through): CloudFormation's casing.
+    stage.routeSettings = routeSettings;
   }
 
   /** The API base URL, ending with `/`. */

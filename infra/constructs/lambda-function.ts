@@ -41,6 +41,11 @@ export interface FunctionWithLogGroupProps {
   /** Where failed asynchronous invocations go after Lambda's retries (scheduled functions). */
   readonly deadLetterQueue?: sqs.IQueue;
   /**
+   * Reserved concurrency: at most this many instances at once, taken out of the account's pool.
+   * Set only where a flood must not spend the account's concurrency (the API's functions).
+   */
+  readonly reservedConcurrentExecutions?: number;
+  /**
    * Shell commands run once the bundle is built (`inputDir`: the project root, `outputDir`: the
    * bundle's folder), e.g. to copy files the function reads at run time next to it.
    */
@@ -116,6 +121,7 @@ export class FunctionWithLogGroup extends Construct {
       },
       ...(props.vpc ? { vpc: props.vpc, vpcSubnets: props.vpcSubnets, securityGroups: props.securityGroups } : {}),
       ...(props.deadLetterQueue ? { deadLetterQueue: props.deadLetterQueue } : {}),
+      ...(props.reservedConcurrentExecutions !== undefined ? { reservedConcurrentExecutions: props.reservedConcurrentExecutions } : {}),
     } satisfies Partial<lambda.FunctionProps>;
 
     if (!existsSync(props.entry) && !Stack.of(this).bundlingRequired) {

@@ -6,7 +6,7 @@ import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { alarmOnDeadLetters } from './alarms.ts';
+import { alarmOnDeadLetters, RUNBOOK_SECTIONS } from './alarms.ts';
 import { DEFAULT_SCHEDULE_RETRY, type ScheduleDefinition } from '#infra/schedules';
 
 export interface SchedulesProps {
@@ -58,7 +58,8 @@ export class Schedules extends Construct {
     });
 
     this.dlqAlarm = alarmOnDeadLetters(this, 'DeadLetterQueueAlarm', this.deadLetterQueue, props.alarmTopic,
-      'A scheduled run failed: EventBridge Scheduler could not invoke the function, or the run failed after Lambda\'s retries (a reconciliation failing 3 times in a row, e.g. DS token expired or DS down). The message in the schedules\' dead-letter queue carries the function\'s error in its attributes; the function\'s logs say more.');
+      'A scheduled run failed for good: EventBridge Scheduler could not invoke the function, or the run failed after Lambda\'s retries (e.g. DS token expired, DS down, mails refused). Read the message\'s ErrorCode/ErrorMessage attributes and the function\'s logs, fix, then run the step again.',
+      RUNBOOK_SECTIONS.scheduleDeadLetters);
   }
 
   /** Creates the schedules; `functions` holds the target of each definition, by function name. */

@@ -6,6 +6,9 @@ import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, describe, expect, it, vi } from 'vitest';
+import { RUNBOOK_PATH, RUNBOOK_SECTIONS } from '#infra/constructs/alarms';
+import { routeKeyOf, routeThrottleKind, type RouteThrottleKind } from '#infra/constructs/intake-api';
+import type { FunctionWithLogGroup } from '#infra/constructs/lambda-function';
 import { DsSelectionStack, OUTPUTS, PROJECT_ROOT } from '#infra/ds-selection-stack';
 import { INGEST_PIPELINE } from '#infra/pipeline-settings';
 import { HTTP_ROUTES } from '#infra/routes';
@@ -13,7 +16,7 @@ import { DEFAULT_SCHEDULE_RETRY, SCHEDULED_FUNCTIONS, SCHEDULES } from '#infra/s
 import { ReconcileEnvSchema } from '#schemas/reconcile-env';
 import { RoundStepEnvSchema } from '#schemas/round-step-env';
 import { ReviewPageEnvSchema } from '#schemas/review-page-env';
-import { parseStageConfig, type StageConfigInput } from '#infra/stage-config';
+import { parseStageConfig, RESERVED_CONCURRENCY_DEFAULTS, ROUTE_THROTTLE_DEFAULTS, type StageConfigInput } from '#infra/stage-config';
 
 /**
  * CDK assertions and cdk-nag on the stack, built without bundling (context
@@ -61,6 +64,10 @@ const plain = lazy(() => {
   const { stack } = buildApp({ fixedEgressIp: false });
   return { stack, template: templateOf(stack) };
 });
+function buildAndTemplate(stageOverrides: Partial<StageConfigInput>) {
+  const { stack } = buildApp(stageOverrides);
+  return { stack, template: templateOf(stack) };
+}
 const withEgress = lazy(() => {
   const { stack } = buildApp({ fixedEgressIp: true, alarmEmail: 'ops@example.gouv.fr' });
   return { stack, template: templateOf(stack) };
@@ -310,22 +317,38 @@ describe('DsSelectionStack', () => {
       expect(actionsOf(statements).filter((a) => a.startsWith('s3:'))).toEqual([]);
     });
 
-    it('ingest-dossier: table data only, objects under attachments/ and dossiers/ only, its own secret', () => {
+    it('ingest-dossier: only its DOSSIER# items (and FILE# under them), GetItem on ROUND# items, PutObject under attachments/ and dossiers/, its own secret', () => {
       const { stack, template } = plain();
       const roleId = functionRoleId(template, logicalId(stack, stack.functions.ingestDossier.function));
       const statements = roleStatements(template, roleId);
+      const tableArn = { 'Fn::GetAtt': [logicalId(stack, stack.storage.table), 'Arn'] };
+      const bucketArn = { 'Fn::GetAtt': [logicalId(stack, stack.storage.bucket), 'Arn'] };
+      const dynamo = statements.filter((s) => asArray<string>(s.Action).some((a) => a.startsWith('dynamodb:')));
+      expect(dynamo).toEqual([
+        expect.objectContaining({
+          Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query'],
+          Resource: tableArn,
+          Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['DOSSIER#*'] } },
+        }),
+        expect.objectContaining({
+          Action: 'dynamodb:GetItem',
+          Resource: tableArn,
+          Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['ROUND#*'] } },
+        }),
+      ]);
+      // No index, no batch, no delete, no stream, no Scan.
+      expect(JSON.stringify(dynamo)).not.toContain('/index/');
+      const s3 = statements.filter((s) => asArray<string>(s.Action).some((a) => a.startsWith('s3:')));
+      expect(s3).toEqual([expect.objectContaining({
+        Action: 's3:PutObject',
+        Resource: [
+          { 'Fn::Join': ['', [bucketArn, '/attachments/*']] },
+          { 'Fn::Join': ['', [bucketArn, '/dossiers/*']] },
+        ],
+      })]);
       const actions = actionsOf(statements);
-      expect(actions.filter((a) => a.endsWith('*') || /^dynamodb:(Create|Delete|Update|Restore)(Table|Backup|GlobalTable)|Export|Import/.test(a))).toEqual([]);
-      expect(actions).toEqual(expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query']));
+      expect(actions.filter((a) => a.endsWith('*'))).toEqual([]);
       expect(actions).toEqual(expect.arrayContaining(['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'secretsmanager:GetSecretValue']));
-
-      const objectStatements = statements.filter((s) => asArray<string>(s.Action).some((a) => ['s3:PutObject', 's3:GetObject'].includes(a)));
-      expect(objectStatements).toHaveLength(1);
-      const resources = asArray<Json>(objectStatements[0]!.Resource).map((r) => JSON.stringify(r));
-      expect(resources).toHaveLength(2);
-      expect(resources.some((r) => r.includes('/attachments/*'))).toBe(true);
-      expect(resources.some((r) => r.includes('/dossiers/*'))).toBe(true);
-      expect(actions.filter((a) => a.startsWith('s3:'))).toEqual(expect.not.arrayContaining(['s3:DeleteObject', 's3:PutBucketPolicy']));
     });
 
     it('reconcile-dossiers: DynamoDB only on SYNC# items and the status index, sends to the ingest queue, no S3', () => {
@@ -684,6 +707,266 @@ describe('DsSelectionStack', () => {
         Threshold: 1,
         AlarmActions: [{ Ref: Match.anyValue() }],
       });
+    });
+  });
+
+  describe('every grant, pinned (any widening fails here)', () => {
+    /** A statement as compared: no Sid, actions sorted, resources as a list. */
+    const normalize = (statement: Json) => {
+      const { Sid: _sid, Effect, Action, Resource, Condition, ...rest } = statement;
+      expect(Effect).toBe('Allow');
+      expect(rest).toEqual({}); // no NotAction, NotResource, Principal
+      return { Action: asArray<string>(Action).slice().sort(), Resource: asArray<Json>(Resource), ...(Condition ? { Condition } : {}) };
+    };
+    const sorted = (statements: Json[]) => statements.map((s) => JSON.stringify(s)).sort();
+
+    it('each function role may do exactly what its row says, and nothing else', () => {
+      const { stack, template } = plain();
+      const id = (construct: { node: { defaultChild?: unknown } }) => logicalId(stack, construct);
+      const arn = (construct: { node: { defaultChild?: unknown } }) => ({ 'Fn::GetAtt': [id(construct), 'Arn'] });
+      const ref = (construct: { node: { defaultChild?: unknown } }) => ({ Ref: id(construct) });
+      const table = arn(stack.storage.table);
+      const objects = (prefix: string) => ({ 'Fn::Join': ['', [arn(stack.storage.bucket), `/${prefix}*`]] });
+      const index = (name: string) => ({ 'Fn::Join': ['', [table, `/index/${name}`]] });
+      const items = (...patterns: string[]) => ({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': patterns } });
+      const ses = (resource: string | unknown[]) => ({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ...asArray(resource)]] });
+      const sender = [
+        ses(':ses:eu-west-3:123456789012:identity/eig-selection@example.gouv.fr'),
+        ses(':ses:eu-west-3:123456789012:identity/example.gouv.fr'),
+        ses([':ses:eu-west-3:123456789012:configuration-set/', ref(stack.mail.configurationSet)]),
+      ];
+      const logs = (fn: { logGroup: { node: { defaultChild?: unknown } } }) => ({ Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: [arn(fn.logGroup)] });
+      const f = stack.functions;
+      const queue = arn(stack.pipeline.queue);
+      const scheduleDlq = arn(stack.schedules.deadLetterQueue);
+
+      const grants: Array<[FunctionWithLogGroup, Json[]]> = [
+        [f.receiveDsWebhook, [
+          logs(f.receiveDsWebhook),
+          { Action: ['sqs:SendMessage'], Resource: [queue] },
+          { Action: ['secretsmanager:GetSecretValue'], Resource: [ref(stack.secrets.webhookToken)] },
+        ]],
+        [f.receiveDsWebhookV2, [
+          logs(f.receiveDsWebhookV2),
+          { Action: ['sqs:SendMessage'], Resource: [queue] },
+          { Action: ['secretsmanager:GetSecretValue'], Resource: [ref(stack.secrets.dsWebhookV2Secret)] },
+          { Action: ['dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem', 'dynamodb:GetItem', 'dynamodb:PutItem'], Resource: [table], Condition: items('WEBHOOK#*') },
+        ]],
+        [f.ingestDossier, [
+          logs(f.ingestDossier),
+          { Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'], Resource: [table], Condition: items('DOSSIER#*') },
+          { Action: ['dynamodb:GetItem'], Resource: [table], Condition: items('ROUND#*') },
+          { Action: ['s3:PutObject'], Resource: [objects('attachments/'), objects('dossiers/')] },
+          { Action: ['secretsmanager:GetSecretValue'], Resource: [ref(stack.secrets.dsApiToken)] },
+          // The SQS event source's consumer grant.
+          { Action: ['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage'], Resource: [queue] },
+        ]],
+        [f.reconcileDossiers, [
+          logs(f.reconcileDossiers),
+          { Action: ['sqs:SendMessage'], Resource: [scheduleDlq] },
+          { Action: ['sqs:SendMessage'], Resource: [queue] },
+          { Action: ['secretsmanager:GetSecretValue'], Resource: [ref(stack.secrets.dsApiToken)] },
+          { Action: ['dynamodb:GetItem', 'dynamodb:PutItem'], Resource: [table], Condition: items('SYNC#*') },
+          { Action: ['dynamodb:Query'], Resource: [index('gsi2')] },
+        ]],
+        [f.runRoundStep, [
+          logs(f.runRoundStep),
+          { Action: ['sqs:SendMessage'], Resource: [scheduleDlq] },
+          { Action: ['dynamodb:BatchWriteItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'], Resource: [table], Condition: items('ROUND#*') },
+          { Action: ['dynamodb:Query'], Resource: [index('gsi1'), index('gsi2')] },
+          { Action: ['s3:PutObject'], Resource: [objects('reports/')] },
+          { Action: ['ses:SendEmail'], Resource: sender },
+          { Action: ['secretsmanager:GetSecretValue'], Resource: [ref(stack.secrets.reviewLinkSecret)] },
+        ]],
+        [f.serveReviewPage, [
+          logs(f.serveReviewPage),
+          { Action: ['dynamodb:BatchWriteItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'], Resource: [table], Condition: items('ROUND#*') },
+          { Action: ['dynamodb:GetItem'], Resource: [table], Condition: items('REVIEWER#*', 'DOSSIER#*') },
+          { Action: ['dynamodb:Query'], Resource: [index('gsi1'), index('gsi2')] },
+          { Action: ['s3:GetObject'], Resource: [objects('attachments/')] },
+          { Action: ['ses:SendEmail'], Resource: sender },
+          { Action: ['secretsmanager:GetSecretValue'], Resource: [ref(stack.secrets.reviewLinkSecret)] },
+        ]],
+      ];
+      expect(grants).toHaveLength(Object.keys(stack.functions).length);
+      for (const [fn, expected] of grants) {
+        const roleId = functionRoleId(template, id(fn.function));
+        const role = (template.toJSON().Resources[roleId] as Json).Properties;
+        expect(role.ManagedPolicyArns, fn.node.path).toBeUndefined();
+        expect(role.Policies, fn.node.path).toBeUndefined();
+        expect(sorted(roleStatements(template, roleId).map(normalize)), fn.node.path).toEqual(sorted(expected));
+      }
+    });
+
+    it('with the fixed egress IP, the functions calling DS get the network-interface statement and nothing more', () => {
+      const { stack: egressStack, template: egressTemplate } = withEgress();
+      const { stack, template } = plain();
+      for (const name of Object.keys(stack.functions) as Array<keyof typeof stack.functions>) {
+        const statementsOf = (s: DsSelectionStack, t: Template) => sorted(roleStatements(t, functionRoleId(t, logicalId(s, s.functions[name].function))).map(normalize));
+        const extra = statementsOf(egressStack, egressTemplate).filter((statement) => !statementsOf(stack, template).includes(statement));
+        const callsDs = name === 'ingestDossier' || name === 'reconcileDossiers';
+        expect(extra.map((statement) => JSON.parse(statement) as Json), name).toEqual(callsDs ? [{
+          Action: ['ec2:AssignPrivateIpAddresses', 'ec2:CreateNetworkInterface', 'ec2:DeleteNetworkInterface', 'ec2:DescribeNetworkInterfaces', 'ec2:DescribeSubnets', 'ec2:UnassignPrivateIpAddresses'],
+          Resource: ['*'],
+        }] : []);
+      }
+    });
+
+    it('no policy of the stack allows a Scan, a wildcard DynamoDB action or table administration', () => {
+      for (const { template } of [plain(), withEgress()]) {
+        const resources = Object.values(template.toJSON().Resources as Record<string, Json>);
+        const documents = [
+          ...resources.filter((r) => r.Type === 'AWS::IAM::Policy').map((r) => r.Properties.PolicyDocument),
+          ...resources.filter((r) => r.Type === 'AWS::IAM::Role').flatMap((r) => asArray<Json>(r.Properties.Policies).map((p) => p.PolicyDocument)),
+          ...resources.filter((r) => r.Type === 'AWS::IAM::ManagedPolicy').map((r) => r.Properties.PolicyDocument),
+        ];
+        const actions = documents.flatMap((document) => asArray<Json>(document.Statement)).flatMap((s) => asArray<string>(s.Action));
+        expect(actions.length).toBeGreaterThan(20);
+        expect(actions.filter((a) => /^dynamodb:(Scan|PartiQL|.*\*)|^dynamodb:(Create|Delete|Update)Table|^dynamodb:.*Stream|^\*$/.test(a))).toEqual([]);
+        expect(resources.filter((r) => r.Type === 'AWS::IAM::Role').flatMap((r) => asArray(r.Properties.ManagedPolicyArns))).toEqual([]);
+      }
+    });
+  });
+
+  describe('throttles and reserved concurrency', () => {
+    it('every route has its own throttle, sized by kind (webhooks, review pages, assets, the 404), the stage waiting for its routes', () => {
+      const { stack, template } = plain();
+      const stageResource = Object.values(template.findResources('AWS::ApiGatewayV2::Stage'))[0] as Json;
+      const settings = stageResource.Properties.RouteSettings as Record<string, Json>;
+      expect(Object.keys(settings).sort()).toEqual(HTTP_ROUTES.map(routeKeyOf).sort());
+      const expectedKind: Record<string, RouteThrottleKind> = {
+        'POST /webhooks/ds/{token}': 'webhook',
+        'POST /webhooks/ds-v2': 'webhook',
+        'GET /review/{round}': 'reviewPage',
+        'GET /review/{round}/dossiers/{number}': 'reviewPage',
+        'POST /review/{round}/dossiers/{number}': 'reviewPage',
+        'GET /review/{round}/dossiers/{number}/attachments/{index}': 'reviewPage',
+        'GET /review/assets/{path+}': 'reviewAssets',
+        'GET /review/{path+}': 'reviewNotFound',
+      };
+      for (const [routeKey, kind] of Object.entries(expectedKind)) {
+        const size = ROUTE_THROTTLE_DEFAULTS[kind];
+        expect(settings[routeKey], routeKey).toEqual({ ThrottlingRateLimit: size.rateLimit, ThrottlingBurstLimit: size.burstLimit });
+      }
+      // The webhooks never get the review page's sizes, nor the reverse; the fallback is the strictest.
+      expect(ROUTE_THROTTLE_DEFAULTS.webhook.rateLimit).toBeLessThanOrEqual(ROUTE_THROTTLE_DEFAULTS.reviewPage.rateLimit);
+      expect(stageResource.Properties.DefaultRouteSettings).toEqual({ ThrottlingRateLimit: 1, ThrottlingBurstLimit: 5 });
+      // API Gateway refuses settings for a route key it has not created yet.
+      const routeIds = Object.keys(template.findResources('AWS::ApiGatewayV2::Route'));
+      expect(stageResource.DependsOn).toEqual(expect.arrayContaining(routeIds));
+      expect(stack.api.stage).toBeDefined();
+      // A route of a function nobody sized fails synth.
+      expect(() => routeThrottleKind({ method: 'GET', path: '/admin', functionName: 'run-round-step' })).toThrow(/has no throttle/);
+    });
+
+    it('the stage config sizes them', () => {
+      const { stack, template } = buildAndTemplate({ routeThrottles: { webhook: { rateLimit: 2, burstLimit: 4 } }, reservedConcurrency: { 'serve-review-page': null, 'receive-ds-webhook': 3 } });
+      const settings = (Object.values(template.findResources('AWS::ApiGatewayV2::Stage'))[0] as Json).Properties.RouteSettings as Record<string, Json>;
+      expect(settings['POST /webhooks/ds-v2']).toEqual({ ThrottlingRateLimit: 2, ThrottlingBurstLimit: 4 });
+      expect(settings['GET /review/{round}']).toEqual({ ThrottlingRateLimit: ROUTE_THROTTLE_DEFAULTS.reviewPage.rateLimit, ThrottlingBurstLimit: ROUTE_THROTTLE_DEFAULTS.reviewPage.burstLimit });
+      const reserved = (fn: { node: { defaultChild?: unknown } }) => (template.toJSON().Resources[logicalId(stack, fn)] as Json).Properties.ReservedConcurrentExecutions;
+      expect(reserved(stack.functions.receiveDsWebhook.function)).toBe(3);
+      expect(reserved(stack.functions.receiveDsWebhookV2.function)).toBe(RESERVED_CONCURRENCY_DEFAULTS['receive-ds-webhook-v2']);
+      expect(reserved(stack.functions.serveReviewPage.function)).toBeUndefined();
+    });
+
+    it('the API\'s functions have reserved concurrency; the ingest worker is capped by its event source; the scheduled functions reserve nothing', () => {
+      const { stack, template } = plain();
+      const reserved = (fn: { node: { defaultChild?: unknown } }) => (template.toJSON().Resources[logicalId(stack, fn)] as Json).Properties.ReservedConcurrentExecutions;
+      const f = stack.functions;
+      expect(reserved(f.receiveDsWebhook.function)).toBe(RESERVED_CONCURRENCY_DEFAULTS['receive-ds-webhook']);
+      expect(reserved(f.receiveDsWebhookV2.function)).toBe(RESERVED_CONCURRENCY_DEFAULTS['receive-ds-webhook-v2']);
+      expect(reserved(f.serveReviewPage.function)).toBe(RESERVED_CONCURRENCY_DEFAULTS['serve-review-page']);
+      for (const fn of [f.ingestDossier, f.reconcileDossiers, f.runRoundStep]) expect(reserved(fn.function)).toBeUndefined();
+      // Lambda keeps 100 executions unreserved out of the usual 1,000: the stack's reservations stay far below 900.
+      expect(Object.values(RESERVED_CONCURRENCY_DEFAULTS).reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(100);
+      // Each receiver can hold its route's whole burst: DS meets the API's 429 before Lambda's throttle.
+      expect(RESERVED_CONCURRENCY_DEFAULTS['receive-ds-webhook']).toBeGreaterThanOrEqual(ROUTE_THROTTLE_DEFAULTS.webhook.burstLimit);
+      expect(RESERVED_CONCURRENCY_DEFAULTS['receive-ds-webhook-v2']).toBeGreaterThanOrEqual(ROUTE_THROTTLE_DEFAULTS.webhook.burstLimit);
+      template.hasResourceProperties('AWS::Lambda::EventSourceMapping', { ScalingConfig: { MaximumConcurrency: INGEST_PIPELINE.maxConcurrency } });
+    });
+  });
+
+  describe('alarms to staff', () => {
+    const alarmsOf = (template: Template) => Object.values(template.findResources('AWS::CloudWatch::Alarm')) as Json[];
+    const runbook = readFileSync(join(PROJECT_ROOT, RUNBOOK_PATH), 'utf8');
+    /** GitHub's heading anchors: lower case, punctuation dropped, spaces to dashes. */
+    const anchors = new Set([...runbook.matchAll(/^#{2,3} (.+)$/gm)].map((m) => m[1]!.trim().toLowerCase().replace(/[^\p{L}\p{N} -]/gu, '').replace(/ /g, '-')));
+
+    it('the topic is encrypted with a rotated key CloudWatch may use, denies non-TLS publishing, and mails every staff address', () => {
+      const { stack, template } = buildAndTemplate({ alarmEmail: 'ops@example.gouv.fr', alarmEmails: ['eig@example.gouv.fr', 'OPS@example.gouv.fr'] });
+      const topic = (template.toJSON().Resources[logicalId(stack, stack.alarmTopic.topic)] as Json).Properties;
+      expect(topic.KmsMasterKeyId).toEqual({ 'Fn::GetAtt': [logicalId(stack, stack.alarmTopic.key), 'Arn'] });
+      const key = (template.toJSON().Resources[logicalId(stack, stack.alarmTopic.key)] as Json).Properties;
+      expect(key.EnableKeyRotation).toBe(true);
+      expect(key.KeyPolicy.Statement).toContainEqual(expect.objectContaining({
+        Principal: { Service: 'cloudwatch.amazonaws.com' }, Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+      }));
+      const topicPolicies = Object.values(template.findResources('AWS::SNS::TopicPolicy')) as Json[];
+      expect(topicPolicies).toHaveLength(1);
+      expect(topicPolicies[0]!.Properties.PolicyDocument.Statement).toContainEqual(
+        expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+      );
+      const subscriptions = Object.values(template.findResources('AWS::SNS::Subscription')) as Json[];
+      expect(subscriptions.map((s) => [s.Properties.Protocol, s.Properties.Endpoint]).sort()).toEqual([
+        ['email', 'eig@example.gouv.fr'], ['email', 'ops@example.gouv.fr'],
+      ]);
+      expect(plain().template.findResources('AWS::SNS::Subscription')).toEqual({});
+    });
+
+    it('one alarm per listed metric and function, each to the topic when it fires and when it clears, each naming its runbook section', () => {
+      const { stack, template } = plain();
+      const alarms = alarmsOf(template);
+      const topic = { Ref: logicalId(stack, stack.alarmTopic.topic) };
+      for (const alarm of alarms) {
+        const p = alarm.Properties;
+        expect(p.AlarmActions, p.AlarmDescription).toEqual([topic]);
+        expect(p.OKActions, p.AlarmDescription).toEqual([topic]);
+        const section = /Runbook: docs\/runbook\.md#([a-z0-9-]+)$/.exec(p.AlarmDescription as string)?.[1];
+        expect(section, p.AlarmDescription).toBeDefined();
+        expect(anchors.has(section!), `docs/runbook.md has no section #${section}`).toBe(true);
+        expect((p.AlarmDescription as string).length).toBeLessThanOrEqual(1024);
+      }
+      const find = (namespace: string, metricName: string, dimensions?: Json[]) =>
+        alarms.filter((a) => a.Properties.Namespace === namespace && a.Properties.MetricName === metricName
+          && (dimensions === undefined || JSON.stringify(a.Properties.Dimensions ?? []) === JSON.stringify(dimensions)));
+
+      // Errors and throttles of each function.
+      for (const fn of Object.values(stack.functions)) {
+        const byFunction = [{ Name: 'FunctionName', Value: { Ref: logicalId(stack, fn.function) } }];
+        for (const metric of ['Errors', 'Throttles']) {
+          const [alarm, ...others] = find('AWS/Lambda', metric, byFunction);
+          expect(others, `${fn.node.path} ${metric}`).toHaveLength(0);
+          expect(alarm?.Properties, `${fn.node.path} ${metric}`).toMatchObject({ Statistic: 'Sum', Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold' });
+        }
+      }
+      // 5xx of the API's stage.
+      expect(find('AWS/ApiGateway', '5xx', [
+        { Name: 'ApiId', Value: { Ref: logicalId(stack, stack.api.api) } },
+        { Name: 'Stage', Value: '$default' },
+      ])).toHaveLength(1);
+      // The ingest queue's oldest message: two visibility timeouts.
+      const [age] = find('AWS/SQS', 'ApproximateAgeOfOldestMessage', [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [logicalId(stack, stack.pipeline.queue), 'QueueName'] } }]);
+      expect(age?.Properties.Threshold).toBe(2 * INGEST_PIPELINE.visibilityTimeoutSeconds);
+      // Each dead-letter queue's depth.
+      for (const dlq of [stack.pipeline.deadLetterQueue, stack.schedules.deadLetterQueue]) {
+        expect(find('AWS/SQS', 'ApproximateNumberOfMessagesVisible', [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [logicalId(stack, dlq), 'QueueName'] } }])).toHaveLength(1);
+      }
+      // Schedules: the target failed, or the run was dropped; for the stack's schedule group.
+      // The group's name is generated at synth (a literal, not a reference).
+      const groupName = (template.toJSON().Resources[logicalId(stack, stack.schedules.group)] as Json).Properties.Name as string;
+      const byGroup = [{ Name: 'ScheduleGroup', Value: groupName }];
+      expect(find('AWS/Scheduler', 'TargetErrorCount', byGroup)).toHaveLength(1);
+      expect(find('AWS/Scheduler', 'InvocationDroppedCount', byGroup)).toHaveLength(1);
+      // SES: the account's rates, at the thresholds AWS reviews an account at.
+      expect(find('AWS/SES', 'Reputation.BounceRate', [])[0]?.Properties.Threshold).toBe(0.05);
+      expect(find('AWS/SES', 'Reputation.ComplaintRate', [])[0]?.Properties.Threshold).toBe(0.001);
+
+      expect(alarms).toHaveLength(2 * Object.keys(stack.functions).length + 1 + 1 + 2 + 2 + 2);
+    });
+
+    it('the runbook has a section for every alarm kind', () => {
+      for (const section of Object.values(RUNBOOK_SECTIONS)) expect(anchors.has(section), section).toBe(true);
     });
   });
 

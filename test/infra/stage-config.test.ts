@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { INGEST_PIPELINE } from '#infra/pipeline-settings';
-import { loadStageConfig, parseStageConfig, StageConfigError } from '#infra/stage-config';
+import { loadStageConfig, parseStageConfig, RESERVED_CONCURRENCY_DEFAULTS, ROUTE_THROTTLE_DEFAULTS, StageConfigError } from '#infra/stage-config';
 
 const valid = { name: 'dev', demarcheNumbers: [98765] };
 
@@ -36,7 +36,17 @@ describe('stage config', () => {
       ingestMemoryMb: 1024,
       ingestMaxConcurrency: INGEST_PIPELINE.maxConcurrency,
       dsApiTimeoutSeconds: 35,
+      alarmEmails: [],
+      routeThrottles: ROUTE_THROTTLE_DEFAULTS,
+      reservedConcurrency: RESERVED_CONCURRENCY_DEFAULTS,
     });
+  });
+
+  it('per-route throttles and reserved concurrency: partial overrides keep the other defaults; null means no reservation', () => {
+    const stage = parseStageConfig({ ...valid, routeThrottles: { reviewAssets: { burstLimit: 80 } }, reservedConcurrency: { 'serve-review-page': null } });
+    expect(stage.routeThrottles.reviewAssets).toEqual({ rateLimit: ROUTE_THROTTLE_DEFAULTS.reviewAssets.rateLimit, burstLimit: 80 });
+    expect(stage.routeThrottles.webhook).toEqual(ROUTE_THROTTLE_DEFAULTS.webhook);
+    expect(stage.reservedConcurrency).toEqual({ ...RESERVED_CONCURRENCY_DEFAULTS, 'serve-review-page': null });
   });
 
   it.each([
@@ -45,6 +55,11 @@ describe('stage config', () => {
     ['demarcheNumbers', { demarcheNumbers: [-1] }, 'positive'],
     ['logRetentionDays', { logRetentionDays: 10 }, 'retention periods'],
     ['alarmEmail', { alarmEmail: 'not-an-email' }, 'email'],
+    ['alarmEmails', { alarmEmails: ['ops@example.gouv.fr', 'nope'] }, 'email'],
+    ['reservedConcurrency', { reservedConcurrency: { 'receive-ds-webhook': 0 } }, 'at least 1'],
+    ['reservedConcurrency', { reservedConcurrency: { 'ingest-dossier': 5 } }, 'Unrecognized key'],
+    ['routeThrottles', { routeThrottles: { webhook: { rateLimit: 0 } } }, 'positive'],
+    ['routeThrottles', { routeThrottles: { admin: { rateLimit: 1 } } }, 'Unrecognized key'],
     ['dsApiUrl', { dsApiUrl: 'demarche.numerique.gouv.fr' }, 'URL'],
     ['region', { region: 'paris' }, 'AWS region'],
     ['account', { account: '12345' }, '12-digit'],
