@@ -196,7 +196,7 @@ describe('assignReviewers', () => {
     const rest = assignReviewers(dossiers, reviewers, 2, half);
     expect([...half, ...rest.assignments].sort((x, y) => x.dossierNumber - y.dossierNumber || (x.reviewerId < y.reviewerId ? -1 : 1)))
       .toEqual(full.assignments);
-    expect(assignReviewers(dossiers, reviewers, 2, full.assignments)).toEqual({ assignments: [], shortfalls: [] });
+    expect(assignReviewers(dossiers, reviewers, 2, full.assignments)).toEqual({ assignments: [], shortfalls: [], collegeShortfalls: [] });
   });
 });
 
@@ -302,10 +302,11 @@ describe('selectionReport', () => {
     expect(json.decisions.map((d: { dossierNumber: number }) => d.dossierNumber)).toEqual([1, 2, 3]);
 
     const lines = report.csv.split('\r\n');
-    expect(lines[0]).toBe('rang,dossier,titre,administration,postes demandés,score,évaluations comptées,décision,motif');
-    expect(lines[1]).toMatch(/^1,1,"Données ""ouvertes"", enfin","Ministère A, direction B",1,5,1,sélectionné,/);
-    expect(report.csv).toContain('2,2,"Ligne 1\nLigne 2",Administration 2,1,4,1,sélectionné,');
-    expect(report.csv).toContain(`,3,"'=HYPERLINK(""http://evil"")",Administration 3,1,,0,non sélectionné,Aucune évaluation comptée : dossier non classé.\r\n`);
+    expect(lines[0]).toBe("rang,dossier,titre,administration,postes demandés,profils,éligibilité,motif d'éligibilité,score,évaluations comptées,"
+      + 'proposition du classement,décision,motif');
+    expect(lines[1]).toMatch(/^1,1,"Données ""ouvertes"", enfin","Ministère A, direction B",1,,,,5,1,sélectionné,sélectionné,/);
+    expect(report.csv).toContain('2,2,"Ligne 1\nLigne 2",Administration 2,1,,,,4,1,sélectionné,sélectionné,');
+    expect(report.csv).toContain(`,3,"'=HYPERLINK(""http://evil"")",Administration 3,1,,,,,0,non sélectionné,non sélectionné,Aucune évaluation comptée : dossier non classé.\r\n`);
     expect(json.decisions[2]).toMatchObject({ outcome: 'not_selected', reasonCode: 'no_counted_review' });
     expect(report.csv.endsWith('\r\n')).toBe(true);
     expect(report.json + report.csv).not.toMatch(/@/);
@@ -350,7 +351,7 @@ describe('round mails', () => {
   it('selection report: counts, posts, report keys, to every staff address', () => {
     const mail = selectionReportMail({
       staffEmails: ['a@x.fr', 'b@x.fr'], roundId: '2026-03',
-      totals: { capacityPosts: 12, postsSelected: 11, dossiers: 20, ranked: 18, selected: 8, waitlisted: 3, notSelected: 9, countedReviews: 36 },
+      totals: { capacityPosts: 12, postsSelected: 11, dossiers: 20, ranked: 18, selected: 8, waitlisted: 3, notSelected: 9, countedReviews: 36, excluded: 0, withdrawn: 0, committeeDecisions: 0 },
       reportKeys: { jsonKey: 'reports/2026-03/selection.json', csvKey: 'reports/2026-03/selection.csv' },
     });
     expect(mail.to).toEqual(['a@x.fr', 'b@x.fr']);
@@ -367,7 +368,7 @@ describe('round mails', () => {
   it('selection report: says plainly when no review was counted (not "2 dossiers évalués")', () => {
     const mail = selectionReportMail({
       staffEmails: ['a@x.fr'], roundId: '2026-03',
-      totals: { capacityPosts: 12, postsSelected: 0, dossiers: 2, ranked: 0, selected: 0, waitlisted: 0, notSelected: 2, countedReviews: 0 },
+      totals: { capacityPosts: 12, postsSelected: 0, dossiers: 2, ranked: 0, selected: 0, waitlisted: 0, notSelected: 2, countedReviews: 0, excluded: 0, withdrawn: 0, committeeDecisions: 0 },
       reportKeys: { jsonKey: 'reports/2026-03/selection.json', csvKey: 'reports/2026-03/selection.csv' },
     });
     expect(mail.subject).toBe('EIG session 2026-03 : sélection close, 0 dossier sélectionné (aucune évaluation comptée)');

@@ -63,4 +63,37 @@ describe('importReviewers', () => {
     expect(error.message).toMatch(/nothing imported/);
     expect(rounds.reviewers.size).toBe(0);
   });
+
+  it('reads the college (French spellings too), keeps it through a re-import that names none, changes or removes it when told', async () => {
+    const file = [
+      { email: 'alice@example.fr', name: 'Alice', college: 'Administration' },
+      { email: 'bob@example.fr', name: 'Bob', college: ' Numérique ' },
+      { email: 'carole@example.fr', name: 'Carole', college: 'RECHERCHE' },
+      { email: 'david@example.fr', name: 'David' },
+    ];
+    expect(await importReviewers(file, { rounds })).toEqual({ imported: 4, updated: 0, unchanged: 0 });
+    expect(['alice', 'bob', 'carole', 'david'].map((n) => byEmail(`${n}@example.fr`)!.college)).toEqual(['administration', 'numerique', 'recherche', undefined]);
+    expect(byEmail('david@example.fr')).not.toHaveProperty('college');
+
+    // A file from before colleges (or empty cells): nothing changes.
+    const old = file.map(({ email, name }) => ({ email, name }));
+    expect(await importReviewers(old, { rounds })).toEqual({ imported: 0, updated: 0, unchanged: 4 });
+    expect(await importReviewers(old.map((e) => ({ ...e, college: '' })), { rounds })).toEqual({ imported: 0, updated: 0, unchanged: 4 });
+    expect(byEmail('bob@example.fr')!.college).toBe('numerique');
+
+    // A new college is a change; `aucun` (or null) removes it.
+    expect(await importReviewers([{ ...old[1], college: 'recherche' }, { ...old[2], college: 'aucun' }, { ...old[0], college: null }], { rounds }))
+      .toEqual({ imported: 0, updated: 3, unchanged: 0 });
+    expect(byEmail('bob@example.fr')!.college).toBe('recherche');
+    expect(byEmail('carole@example.fr')).not.toHaveProperty('college');
+    expect(byEmail('alice@example.fr')).not.toHaveProperty('college');
+  });
+
+  it('rejects the whole file on an unknown college, naming the line and the three colleges', async () => {
+    const file = [{ email: 'alice@example.fr', name: 'Alice', college: 'administration' }, { email: 'bob@example.fr', name: 'Bob', college: 'digital' }];
+    const error = (await importReviewers(file, { rounds }, { firstLine: 2 }).catch((e: unknown) => e)) as ReviewerImportError;
+    expect(error).toBeInstanceOf(ReviewerImportError);
+    expect(error.issues).toEqual([{ line: 3, message: 'college: a college is one of administration, numerique, recherche' }]);
+    expect(rounds.reviewers.size).toBe(0);
+  });
 });

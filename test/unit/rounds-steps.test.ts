@@ -68,11 +68,11 @@ describe('open', () => {
     const result = await run('open', { actor: 'staff:marie' });
     expect(result).toEqual({
       step: 'open', roundId: '2026-03', dryRun: false, changed: true, status: 'open',
-      summary: { already: false, capacityPosts: 5, reviewersPerDossier: 2, criteria: 2 },
+      summary: { already: false, capacityPosts: 5, yearlyCeilingPosts: 30, reviewersPerDossier: 2, criteria: 2 },
     });
     expect(rounds.rounds.get('2026-03')).toEqual({
       id: '2026-03', status: 'open', openedAt: now.toISOString(), submissionsClosedAt: null, reviewDeadline: null, selectionClosedAt: null,
-      capacityPosts: 5, reviewersPerDossier: 2, criteria: TEST_CONFIG.criteria, version: 1,
+      capacityPosts: 5, yearlyCeilingPosts: 30, ceilingPeriodStartMonth: 1, reviewersPerDossier: 2, criteria: TEST_CONFIG.criteria, version: 1,
     });
     expect(rounds.audit).toEqual([{ roundId: '2026-03', step: 'open', at: now.toISOString(), actor: 'staff:marie', summary: result.summary }]);
   });
@@ -258,8 +258,10 @@ describe('close-submissions', () => {
   it('reports shortfalls, never mails suppressed reviewers', async () => {
     await rounds.putReviewers([
       reviewerRecord('bob@example.fr', { active: false }), reviewerRecord('carole@example.fr', { suppressed: true }),
-      reviewerRecord('david@example.fr', { conflicts: [String(10_000_000_000_000 + 101)] }),
+      reviewerRecord('david@example.fr', { conflicts: ['13002526500013'] }),
     ]);
+    // The fixtures' SIRETs share one SIREN (a conflict with one is a conflict with all): 101 gets its own.
+    dossiers.dossiers[0] = roundDossier(101, { posts: 2, siret: '13002526500013' });
     await openRound();
     const result = await run('close-submissions');
     // alice and david are left; david may not review 101.

@@ -1,4 +1,5 @@
-import { assignReviewers, canReceiveAssignments, isReviewable, type AssignmentPair } from './assign-reviewers.ts';
+import { DEFAULT_JURY_CONFIG, type JuryConfig } from '#schemas/jury';
+import { assignReviewers, canReceiveAssignments, isReviewable, type AssignmentPair, type CollegeShortfall } from './assign-reviewers.ts';
 import type { AssignmentRecord, ReviewerRecord, RoundRecord } from './model.ts';
 import { countUnsent, deliverMails, emptyTally, type PendingMail } from './notifications.ts';
 import { DAY_MS } from './paris-dates.ts';
@@ -6,14 +7,22 @@ import { linkExpiry, reviewLink } from './review-links.ts';
 import { assignmentMail } from './round-mails.ts';
 import {
   audit, mailSummary, positionOrRefuse, resolveRound, writeRound,
-  type RoundStepDependencies, type RoundStepRequest, type RoundStepResult, type RoundStepSummary,
+  type RoundStepDependencies, type RoundStepPlan, type RoundStepRequest, type RoundStepResult, type RoundStepSummary,
 } from './round-step.ts';
+
+/** The step's dependencies, with the jury's conflict rules (schemas/jury-config.json; the defaults when absent). */
+export type CloseSubmissionsDependencies = RoundStepDependencies & { jury?: JuryConfig };
+
+/** A dry run's plan: the common plan with the dossiers whose reviewers could not all be of distinct colleges (docs/jury.md). */
+export type CloseSubmissionsPlan = RoundStepPlan & { collegeShortfalls: CollegeShortfall[] };
 
 /**
  * `close-submissions`: `open` → `reviewing` (default: the oldest open round).
  *
- * 1. assign reviewers to every reviewable dossier (deterministic; assignments a crashed run
- *    already wrote are kept and counted), write the new assignments;
+ * 1. assign reviewers to every reviewable dossier not excluded by staff at that time (its latest
+ *    exclusion record), from distinct colleges whenever possible, never on a conflict
+ *    (assign-reviewers.ts, docs/jury.md; deterministic; assignments a crashed run already wrote
+ *    are kept and counted), write the new assignments;
  * 2. move the round to `reviewing` with `reviewDeadline` = now + `reviewDays`, conditional on the
  *    version read (a lost race reads the round back: changed false);
  * 3. mail each reviewer once (`assignment`), from the stored assignments.
@@ -21,7 +30,7 @@ import {
  * Asked of a round already `reviewing`, it changes nothing but sends the assignment mails a
  * failed or crashed run left unsent. Asked of a `closed` round, it does nothing.
  */
-export async function closeSubmissions(request: RoundStepRequest, deps: RoundStepDependencies): Promise<RoundStepResult> {
+export async function closeSubmissions(request: RoundStepRequest, deps: CloseSubmissionsDependencies): Promise<RoundStepResult> {
   const round = await resolveRound(deps.rounds, request.step, request.roundId, 'open');
   const position = positionOrRefuse(request.step, round, 'open');
   const now = deps.clock.now();
@@ -43,10 +52,14 @@ export async function closeSubmissions(request: RoundStepRequest, deps: RoundSte
     return { ...base, changed: false, status: round.status, summary };
   }
 
-  const [dossiers, reviewers, existing] = await Promise.all([
+  const [dossiers, reviewers, existing, exclusions] = await Promise.all([
     deps.dossiers.listRoundDossiers(round.id), deps.rounds.listReviewers(), deps.rounds.listAssignments(round.id),
+    deps.rounds.listExclusions(round.id),
   ]);
-  const plan = assignReviewers(dossiers, reviewers, round.reviewersPerDossier, existing);
+  // Staff's latest word per dossier: an excluded dossier is neither assigned nor mailed about.
+  const excluded = new Set(exclusions.filter((e) => e.excluded).map((e) => e.dossierNumber));
+  const inRound = dossiers.filter((d) => !excluded.has(d.number));
+  const plan = assignReviewers(inRound, reviewers, round.reviewersPerDossier, existing, deps.jury ?? DEFAULT_JURY_CONFIG);
   const records: AssignmentRecord[] = plan.assignments.map((a) => ({ roundId: round.id, ...a, assignedAt: now.toISOString() }));
   const next: RoundRecord = {
     ...round,
@@ -57,26 +70,27 @@ export async function closeSubmissions(request: RoundStepRequest, deps: RoundSte
   };
   const counts: RoundStepSummary = {
     dossiers: dossiers.length,
-    reviewableDossiers: dossiers.filter(isReviewable).length,
+    excludedDossiers: dossiers.filter((d) => excluded.has(d.number)).length,
+    reviewableDossiers: inRound.filter(isReviewable).length,
     eligibleReviewers: reviewers.filter(canReceiveAssignments).length,
     reviewersPerDossier: round.reviewersPerDossier,
     assignmentsWritten: records.length,
     assignmentsKept: existing.length,
     shortfalls: plan.shortfalls.length,
+    collegeShortfalls: plan.collegeShortfalls.length,
     reviewDeadline: next.reviewDeadline,
   };
 
   if (dryRun) {
     const mails = assignmentMails(deps, next, reviewers, [...existing, ...records]);
-    return {
-      ...base, changed: false, status: round.status, summary: { already: false, ...counts },
-      plan: {
-        round: next,
-        assignments: byReviewer(plan.assignments),
-        shortfalls: plan.shortfalls,
-        mails: await countUnsent(deps.rounds, mails, now),
-      },
+    const dryPlan: CloseSubmissionsPlan = {
+      round: next,
+      assignments: byReviewer(plan.assignments),
+      shortfalls: plan.shortfalls,
+      collegeShortfalls: plan.collegeShortfalls,
+      mails: await countUnsent(deps.rounds, mails, now),
     };
+    return { ...base, changed: false, status: round.status, summary: { already: false, ...counts }, plan: dryPlan };
   }
 
   // Deterministic records first, the round last: a crash in between leaves a round a re-run completes.

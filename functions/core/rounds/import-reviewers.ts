@@ -1,4 +1,4 @@
-import { ReviewerInputSchema } from '#schemas/rounds';
+import { ReviewerInputSchema, type College } from '#schemas/rounds';
 import { ReviewerImportError, type ReviewerImportIssue } from './errors.ts';
 import type { ReviewerRecord } from './model.ts';
 import type { RoundRepository } from './ports.ts';
@@ -10,7 +10,8 @@ import { newReviewerId } from './reviewer-id.ts';
  * addresses). Then each reviewer is upserted: an address already known keeps its reviewer id, a new
  * one gets a random id (newReviewerId), so no id can be computed from an address. Reviewers absent
  * from the file are left as they are (set `active: false` to retire one); a `suppressed` flag set
- * by bounces is kept.
+ * by bounces is kept, and so is the college when the entry has none (a file from before colleges,
+ * an empty cell): it changes only when the file names one, or `aucun` to remove it.
  */
 
 export interface ImportReviewersOptions {
@@ -29,7 +30,7 @@ function issueText(issue: { path: PropertyKey[]; message: string }): string {
 }
 
 const sameReviewer = (a: ReviewerRecord, b: ReviewerRecord) =>
-  a.email === b.email && a.name === b.name && a.active === b.active
+  a.email === b.email && a.name === b.name && a.active === b.active && a.college === b.college
   && a.conflicts.length === b.conflicts.length && a.conflicts.every((c, i) => c === b.conflicts[i]);
 
 export async function importReviewers(
@@ -40,7 +41,7 @@ export async function importReviewers(
   const firstLine = options.firstLine ?? 1;
   const issues: ReviewerImportIssue[] = [];
   const firstLineOf = new Map<string, number>();
-  const records: ReviewerRecord[] = [];
+  const records: { entry: ReviewerRecord; college: College | null | undefined }[] = [];
   inputs.forEach((input, index) => {
     const line = firstLine + index;
     const parsed = ReviewerInputSchema.safeParse(input);
@@ -56,11 +57,14 @@ export async function importReviewers(
     }
     firstLineOf.set(email, line);
     records.push({
-      id: '',
-      email,
-      name: parsed.data.name,
-      conflicts: [...new Set(parsed.data.conflicts)].sort(),
-      active: parsed.data.active,
+      entry: {
+        id: '',
+        email,
+        name: parsed.data.name,
+        conflicts: [...new Set(parsed.data.conflicts)].sort(),
+        active: parsed.data.active,
+      },
+      college: parsed.data.college,
     });
   });
   if (issues.length > 0) throw new ReviewerImportError(issues);
@@ -70,9 +74,11 @@ export async function importReviewers(
   const newId = deps.newId ?? newReviewerId;
   const result: ImportReviewersResult = { imported: 0, updated: 0, unchanged: 0 };
   const writes: ReviewerRecord[] = [];
-  for (const entry of records) {
+  for (const { entry, college: given } of records) {
     const current = stored.get(entry.email);
-    const record: ReviewerRecord = { ...entry, id: current?.id ?? newId() };
+    // Absent from the entry: the stored college stays; null: removed.
+    const college = given === undefined ? current?.college : given ?? undefined;
+    const record: ReviewerRecord = { ...entry, id: current?.id ?? newId(), ...(college ? { college } : {}) };
     const next: ReviewerRecord = current?.suppressed ? { ...record, suppressed: true } : record;
     if (!current) result.imported++;
     else if (sameReviewer(current, next)) {
