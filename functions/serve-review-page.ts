@@ -7,6 +7,7 @@ import { createS3Client } from '#adapters/s3/client';
 import { createSesClient } from '#adapters/ses/client';
 import { SesMailer } from '#adapters/ses/mailer';
 import { loadConfig } from '#shared/config';
+import { JURY_CONFIG } from '#shared/jury-config';
 import { httpEndpoint } from '#shared/middy';
 import { ROUNDS_CONFIG } from '#shared/rounds-config';
 import { resolveSecret } from '#shared/secrets';
@@ -29,6 +30,7 @@ const dependencies: Promise<ReviewPageDependencies> = resolveSecret(env, 'REVIEW
   secret,
   reviewPageUrl: env.REVIEW_PAGE_URL,
   config: ROUNDS_CONFIG,
+  jury: JURY_CONFIG,
   clock: { now: () => new Date() },
 }));
 

@@ -1,3 +1,4 @@
+import type { JuryConfig } from '#schemas/jury';
 import type { RoundsConfig } from '#schemas/rounds';
 import { RoundIdSchema } from '#schemas/rounds';
 import type { DossierRecord, AttachmentRef } from '#core/dossier';
@@ -39,6 +40,8 @@ export interface ReviewPageDependencies {
   secret: string;
   reviewPageUrl: string;
   config: Pick<RoundsConfig, 'reviewDays' | 'reviewLinkGraceDays'>;
+  /** Conflict rules for the replacement of a reviewer who declares a conflict. */
+  jury?: JuryConfig;
   clock: { now(): Date };
 }
 
@@ -185,7 +188,7 @@ async function save(route: Extract<Route, { name: 'save' }>, request: PageReques
     form: validation.value, expectedVersion, actor: 'reviewer',
   }, {
     rounds: deps.rounds, dossiers: deps.dossiers, mailer: deps.mailer, config: deps.config, clock: deps.clock,
-    reviewLinks: { baseUrl: deps.reviewPageUrl, secret: deps.secret },
+    reviewLinks: { baseUrl: deps.reviewPageUrl, secret: deps.secret }, ...(deps.jury ? { jury: deps.jury } : {}),
   } satisfies SaveReviewDependencies);
 
   if (result.outcome === 'saved') {

@@ -26,7 +26,7 @@ const SECRET = 'review-link-secret-for-tests-0123456789';
 const REVIEW_PAGE_URL = 'http://127.0.0.1:3999/';
 const MAIL_FROM = 'selection-test@example.gouv.fr';
 const STAFF = ROUNDS_CONFIG.staffEmails;
-const SIRET = { a: '11000000000011', b: '11000000000029', c: '11000000000037', d: '11000000000045' };
+const SIRET = { a: '11000000100011', b: '12000000200029', c: '13000000300037', d: '14000000400045' };
 
 let dynamo: RunningEngine;
 let s3: S3Engine;
@@ -83,7 +83,7 @@ beforeAll(async () => {
   for (const record of [
     dossier(101, ROUND, 'stored', SIRET.a, 2),
     dossier(102, ROUND, 'stored', SIRET.b, 1),
-    dossier(103, ROUND, 'files_pending', SIRET.c, 3),
+    dossier(103, ROUND, 'files_pending', SIRET.c, 2),
     dossier(104, ROUND, 'invalid', SIRET.d, 1),
   ]) await dossiers.saveIfNewer(record);
 
@@ -275,7 +275,7 @@ describe('run-round-step on dynalite, s3rver and aws-ses-v2-local', () => {
     const decisions = await rounds.listDecisions(ROUND);
     const outcome = (n: number) => decisions.find((d) => d.dossierNumber === n)?.outcome;
     expect(decisions.map((d) => d.dossierNumber)).toEqual(expect.arrayContaining([101, 102, 103]));
-    // Every reviewable dossier has at least one counted review of 4 or 5 here: all fit in the 12 posts.
+    // Every reviewable dossier has at least one counted review of 4 or 5 here: all fit in the 5 posts of a round (2 + 1 + 2).
     expect([outcome(101), outcome(102), outcome(103)]).toEqual(['selected', 'selected', 'selected']);
     expect(outcome(104)).not.toBe('selected');
 

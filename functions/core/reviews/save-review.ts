@@ -1,3 +1,4 @@
+import type { JuryConfig } from '#schemas/jury';
 import type { RoundsConfig } from '#schemas/rounds';
 import type { DossierRecord } from '../dossier.ts';
 import { chooseReplacement } from '../rounds/assign-reviewers.ts';
@@ -33,6 +34,8 @@ export interface SaveReviewDependencies {
   config: Pick<RoundsConfig, 'reviewDays' | 'reviewLinkGraceDays'>;
   clock: { now(): Date };
   reviewLinks: ReviewLinkSettings;
+  /** Conflict rules (SIREN, email domains); the defaults of schemas/jury.ts when absent. */
+  jury?: JuryConfig;
 }
 
 export interface SaveReviewRequest {
@@ -106,7 +109,9 @@ async function assignReplacement(request: SaveReviewRequest, deps: SaveReviewDep
   const roundAssignments = await deps.rounds.listAssignments(round.id);
   const earlier = roundAssignments.find((a) => a.dossierNumber === dossierNumber && a.replaces === reviewer.id);
   if (earlier) return earlier;
-  const chosen = chooseReplacement(dossier, await deps.rounds.listReviewers(), roundAssignments);
+  const chosen = chooseReplacement(dossier, await deps.rounds.listReviewers(), roundAssignments, {
+    ...(deps.jury ? { jury: deps.jury } : {}), withdrawn: [reviewer.id],
+  });
   if (!chosen) return undefined;
   const assignment: AssignmentRecord = { roundId: round.id, dossierNumber, reviewerId: chosen.id, assignedAt: now, replaces: reviewer.id };
   await deps.rounds.putAssignments([assignment]);
