@@ -268,6 +268,19 @@ describe('saveReview', () => {
       expect(mailer.sent).toHaveLength(0);
     });
 
+    it('keeps the jury balanced: the replacement brings a college the dossier lacks, and a SIREN conflict is never chosen', async () => {
+      rounds.reviewers.set('alice', reviewer('alice', { college: 'recherche' }));
+      rounds.reviewers.set('bob', reviewer('bob', { college: 'administration' }));
+      // dave is the least loaded but of bob's college, already on the dossier; erin is a researcher of the dossier's organisation (SIREN).
+      rounds.reviewers.set('dave', reviewer('dave', { college: 'administration' }));
+      const siren = dossiers.get(101)!.project!.administration!.siret.slice(0, 9);
+      rounds.reviewers.set('erin', reviewer('erin', { college: 'recherche', conflicts: [`${siren}00099`] }));
+      rounds.reviewers.set('frank', reviewer('frank', { college: 'recherche' }));
+      assign(103, 'frank');
+      const result = await saveReview(request({ form: form({ conflictOfInterest: true }) }), deps());
+      expect(result).toMatchObject({ conflict: { replacementId: 'frank' } });
+    });
+
     it('after a crash between the replacement and the review, a retry finds the same replacement and mails once', async () => {
       rounds.failNext('putReviewIfVersion');
       await expect(saveReview(request({ form: form({ conflictOfInterest: true }) }), deps())).rejects.toThrow(/crashed/);
