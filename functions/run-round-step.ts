@@ -15,6 +15,8 @@ import { createSesClient } from '#adapters/ses/client';
 import { SesMailer } from '#adapters/ses/mailer';
 import { loadConfig } from '#shared/config';
 import { logger } from '#shared/powertools';
+import { eligibilityOf } from '#core/eligibility';
+import { ELIGIBILITY_RULES } from '#shared/eligibility-config';
 import { ROUNDS_CONFIG } from '#shared/rounds-config';
 import { resolveSecret } from '#shared/secrets';
 
@@ -41,6 +43,8 @@ const dependencies: Promise<RoundStepDependencies> = resolveSecret(env, 'REVIEW_
   config,
   clock: { now: () => new Date() },
   reviewLinks: { baseUrl: env.REVIEW_PAGE_URL, secret },
+  // The report flags each dossier's eligibility under this deployment's rules (it decides nothing).
+  eligibilityOf: (dossier) => eligibilityOf(dossier.project, ELIGIBILITY_RULES),
 }));
 
 async function runStep(event: unknown): Promise<RoundStepResult> {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { nonEmpty, secret } from './env.ts';
-import { RoundIdSchema } from './rounds.ts';
+import { RoundIdSchema, RoundsConfigNameSchema } from './rounds.ts';
 
 /**
  * The environment of run-round-step. The shared variables use the validators of schemas/env.ts,
@@ -15,6 +15,12 @@ export const RoundStepEnvSchema = z
     REVIEW_PAGE_URL: z.url('must be the base URL of the review page, e.g. https://xyz.execute-api.eu-west-3.amazonaws.com/'),
     /** Overrides the sender of schemas/rounds-config.json (`mailFrom`), e.g. per stage. */
     MAIL_FROM: z.email('must be an email address (an SES-verified identity)').optional(),
+    /**
+     * Which bundled rounds configuration (criteria, capacity, ceiling) this deployment uses:
+     * `eig-2024` (schemas/rounds-config.json, the default) or `eig-2022`. Read by
+     * functions/shared/rounds-config.ts when it loads; declared here so a wrong name is named.
+     */
+    ROUNDS_CONFIG: RoundsConfigNameSchema.optional(),
     /** The SES configuration set every mail goes through (bounce and complaint suppression, events). */
     SES_CONFIGURATION_SET: nonEmpty.optional(),
   })

@@ -103,7 +103,8 @@ export function reportLines(
       : 'Postes sélectionnés par profil : aucun profil renseigné sur les dossiers sélectionnés.');
   }
   if (decisions.length > 0) {
-    const profiles = document ? new Map(document.decisions.map((l) => [l.dossierNumber, l.profiles.join(', ')])) : undefined;
+    // A PROFILS column only when dossiers have profiles (those stored before profiles have none).
+    const profiles = document ? new Map(document.decisions.filter((l) => l.profiles.length > 0).map((l) => [l.dossierNumber, l.profiles.join(', ')])) : undefined;
     const eligibility = document
       ? new Map(document.decisions.flatMap((l) => (l.eligibility ? [[l.dossierNumber, ELIGIBILITY_LABELS[l.eligibility.flag]] as [number, string]] : [])))
       : undefined;

@@ -297,6 +297,8 @@ export class MemoryReportStore implements ReportStore {
 
 export const TEST_CONFIG: RoundsConfig = {
   capacityPosts: 5,
+  yearlyCeilingPosts: 30,
+  ceilingPeriodStartMonth: 1,
   reviewersPerDossier: 2,
   waitlistSize: 2,
   minimumScore: 3,

@@ -91,6 +91,11 @@ const GOOD_CSV = [
   '',
 ].join('\n');
 
+/** The score columns of a reviews import row, one per criterion of the configuration; `replace` sets some by index. */
+function scoreColumns(score: number, replace: Record<number, string> = {}): string {
+  return ROUNDS_CONFIG.criteria.map((_, index) => replace[index] ?? String(score)).join(',');
+}
+
 function review(dossierNumber: number, who: keyof typeof REVIEWERS, score: number, extra: Partial<ReviewRecord> = {}): ReviewRecord {
   const scores = Object.fromEntries(ROUNDS_CONFIG.criteria.map((criterion) => [criterion.id, score]));
   return {
@@ -299,7 +304,7 @@ describe(`round ${ROUND}, from open to report`, () => {
     expect(before.every((line: any) => line.state === 'to_do' && line.submittedAt === null)).toBe(true);
 
     // What the review page would write; Bob's review of 2003 is a draft.
-    await rounds.putReview(review(2003, 'bob', 4, { status: 'draft', submittedAt: null, version: 1, scores: { impact: 4 }, writtenBy: 'reviewer' }));
+    await rounds.putReview(review(2003, 'bob', 4, { status: 'draft', submittedAt: null, version: 1, scores: { [ROUNDS_CONFIG.criteria[0]!.id]: 4 }, writtenBy: 'reviewer' }));
     await rounds.putReview(review(2001, 'bob', 5));
     await rounds.putReview(review(2001, 'carole', 4));
     await rounds.putReview(review(2002, 'alice', 5, { conflictOfInterest: true }));
@@ -315,14 +320,15 @@ describe(`round ${ROUND}, from open to report`, () => {
       [2003, REVIEWERS.alice, 'submitted', true, 2],
       [2003, REVIEWERS.bob, 'draft', false, null],
     ]);
-    expect(after.at(-1)).toMatchObject({ scores: { impact: 4 }, submittedAt: null, writtenBy: 'reviewer' });
+    expect(after.at(-1)).toMatchObject({ scores: { [ROUNDS_CONFIG.criteria[0]!.id]: 4 }, submittedAt: null, writtenBy: 'reviewer' });
     expect(after.find((line: any) => line.state === 'conflict').comment).toBe('Avis de alice sur 2002');
 
     const { code, stdout, stderr } = await cli('reviews', 'list', '--round', ROUND);
     expect(code).toBe(0);
-    expect(stdout.split('\n')[0]).toMatch(/^DOSSIER {2}ÉVALUATEUR +IMPACT {2}FAISABILITE {2}ENGAGEMENT {2}NUMERIQUE {2}MOYENNE {2}ÉTAT +ENVOYÉE LE$/);
+    const criteria = ROUNDS_CONFIG.criteria.map((criterion) => criterion.id.toUpperCase()).join(' {2}');
+    expect(stdout.split('\n')[0]).toMatch(new RegExp(`^DOSSIER {2}ÉVALUATEUR +${criteria} {2}MOYENNE {2}ÉTAT +ENVOYÉE LE$`));
     expect(stdout).not.toContain('Avis de');
-    expect(stdout).toMatch(/ 2003 {2}bob\.durand@example\.fr +4 +- +- +- +- {2}brouillon +-\n/);
+    expect(stdout).toMatch(new RegExp(` 2003 {2}bob\\.durand@example\\.fr +4${' +-'.repeat(ROUNDS_CONFIG.criteria.length)} {2}brouillon +-\\n`));
     expect(stderr).toMatch(/^session 2026-03 \(en évaluation, date limite \S+\) : 6 affectations : 4 envoyées \(4 comptées\), 1 lien d'intérêt, 1 brouillon, 0 à faire\n$/);
   });
 
@@ -418,10 +424,10 @@ describe(`round ${ROUND}, from open to report`, () => {
     const header = ['dossier', 'email', ...ROUNDS_CONFIG.criteria.map((criterion) => criterion.id), 'comment', 'conflict'].join(',');
     await writeFile(join(workDir, 'bad-scores.csv'), [
       header,
-      `2003,${REVIEWERS.bob},2,6,2,2,,non`,
-      `2003,nobody@example.fr,2,2,2,2,,`,
-      `2001,${REVIEWERS.alice},2,2,2,2,,`,
-      `2003,${REVIEWERS.bob},2,2,,2,"Sans note, pourtant",non`,
+      `2003,${REVIEWERS.bob},${scoreColumns(2, { 1: '6' })},,non`,
+      `2003,nobody@example.fr,${scoreColumns(2)},,`,
+      `2001,${REVIEWERS.alice},${scoreColumns(2)},,`,
+      `2003,${REVIEWERS.bob},${scoreColumns(2, { 2: '' })},"Sans note, pourtant",non`,
       '',
     ].join('\r\n'));
     const before = await rounds.listReviews(ROUND);
@@ -430,27 +436,27 @@ describe(`round ${ROUND}, from open to report`, () => {
     expect(stdout).toBe('');
     expect(stderr).toBe([
       'ds-selection: bad-scores.csv: 5 problems, nothing imported',
-      `  line 2, column faisabilite: La note de « ${ROUNDS_CONFIG.criteria[1]!.label} » doit être un nombre entier de 1 à 5.`,
+      `  line 2, column ${ROUNDS_CONFIG.criteria[1]!.id}: La note de « ${ROUNDS_CONFIG.criteria[1]!.label} » doit être un nombre entier de 1 à 5.`,
       '  line 3, column email: not the email of a known reviewer (ds-selection reviewers list)',
       `  line 4, column dossier: dossier 2001 is not assigned to this reviewer in round ${ROUND}`,
-      `  line 5, column engagement: Notez « ${ROUNDS_CONFIG.criteria[2]!.label} » de 1 à 5 avant d'envoyer l'évaluation.`,
+      `  line 5, column ${ROUNDS_CONFIG.criteria[2]!.id}: Notez « ${ROUNDS_CONFIG.criteria[2]!.label} » de 1 à 5 avant d'envoyer l'évaluation.`,
       '  line 5: same dossier and reviewer as line 2',
       '',
     ].join('\n'));
     expect(await rounds.listReviews(ROUND)).toEqual(before);
-    await writeFile(join(workDir, 'bad-header.csv'), 'dossier,email,impact,originalite\n2003,x@example.fr,1,1\n');
+    await writeFile(join(workDir, 'bad-header.csv'), `dossier,email,${ROUNDS_CONFIG.criteria[0]!.id},originalite\n2003,x@example.fr,1,1\n`);
     const header2 = await cli('reviews', 'import', 'bad-header.csv', '--round', ROUND);
     expect(header2.code).toBe(4);
     expect(header2.stderr).toContain('line 1, column originalite: unknown column');
-    expect(header2.stderr).toContain('line 1, column faisabilite: missing column');
+    expect(header2.stderr).toContain(`line 1, column ${ROUNDS_CONFIG.criteria[1]!.id}: missing column`);
   });
 
   it('reviews import --dry-run counts, then the import submits the rows as staff: reviews list shows them, audited', async () => {
     const header = ['dossier', 'email', ...ROUNDS_CONFIG.criteria.map((criterion) => criterion.id), 'comment', 'conflict'].join(',');
     await writeFile(join(workDir, 'scores.csv'), [
       header,
-      `2003,${REVIEWERS.bob.toUpperCase()},2,2,2,2,"Vu en comité : données absentes,\nà revoir",non`,
-      `2001,${REVIEWERS.carole},4,4,4,4,Confirmé en comité,`,
+      `2003,${REVIEWERS.bob.toUpperCase()},${scoreColumns(2)},"Vu en comité : données absentes,\nà revoir",non`,
+      `2001,${REVIEWERS.carole},${scoreColumns(4)},Confirmé en comité,`,
       '',
     ].join('\n'));
     const dry = await cliJson('reviews', 'import', 'scores.csv', '--round', ROUND, '--dry-run');
@@ -476,6 +482,68 @@ describe(`round ${ROUND}, from open to report`, () => {
     expect(JSON.stringify(audit)).not.toMatch(/@|comité/);
   });
 
+  it('dossiers exclude --dry-run writes nothing; exclude then include: reversible, audited, shown by rounds show', async () => {
+    const dry = await cli('dossiers', 'exclude', '2003', '--round', ROUND, '--reason', 'Association : non éligible', '--dry-run');
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stdout).toBe(`dossiers exclude : dossier 2003 exclu de la session ${ROUND} (simulation : rien n'est écrit) : `
+      + 'ses évaluations manquantes ne bloquent plus la clôture, il ne sera pas classé. Motif : Association : non éligible\n');
+    expect(await rounds.listExclusions(ROUND)).toEqual([]);
+
+    const excluded = await cli('dossiers', 'exclude', '2003', '--round', ROUND, '--reason', 'Association : non éligible');
+    expect(excluded.code, excluded.stderr).toBe(0);
+    expect(await rounds.listExclusions(ROUND)).toMatchObject([{ dossierNumber: 2003, excluded: true, reason: 'Association : non éligible', actor: ACTOR }]);
+    const shown = await cli('rounds', 'show', ROUND);
+    expect(shown.stdout).toContain("Exclus par l'équipe : 1 dossier\n  dossier 2003 : Association : non éligible\n");
+    expect((await cliJson('rounds', 'show', ROUND)).exclusions).toMatchObject([{ dossierNumber: 2003, excluded: true }]);
+    // Excluded, it cannot be decided on: include it first (exit 6).
+    const decideExcluded = await cli('rounds', 'decide', '--round', ROUND, '--dossier', '2003', '--outcome', 'selected', '--reason', 'x');
+    expect(decideExcluded.code).toBe(6);
+    expect(decideExcluded.stderr).toContain(`dossier 2003 is excluded from round ${ROUND}: include it first`);
+
+    const included = await cliJson('dossiers', 'include', '2003', '--round', ROUND, '--reason', 'Éligibilité confirmée');
+    expect(included).toMatchObject({ excluded: false, changed: true, previous: { excluded: true } });
+    expect((await rounds.listAudit(ROUND)).filter((a) => a.step === 'exclude-dossier' || a.step === 'include-dossier').map((a) => [a.step, a.actor, a.summary])).toEqual([
+      ['exclude-dossier', ACTOR, { dossierNumber: 2003, excluded: true, changed: true, phase: 'reviewing' }],
+      ['include-dossier', ACTOR, { dossierNumber: 2003, excluded: false, changed: true, phase: 'reviewing' }],
+    ]);
+    // Not a dossier of the round: 3; no reason: commander's usage error, 4.
+    expect((await cli('dossiers', 'exclude', '9999', '--round', ROUND, '--reason', 'x')).code).toBe(3);
+    expect((await cli('dossiers', 'exclude', '2003', '--round', ROUND)).code).toBe(4);
+    expect((await cli('dossiers', 'exclude', '2003', '--round', ROUND, '--reason', '  ')).code).toBe(4);
+  });
+
+  it('rounds decide: recorded and audited; a selected over the round capacity is refused (exit 6) with the numbers', async () => {
+    const dry = await cli('rounds', 'decide', '--round', ROUND, '--dossier', '2001', '--outcome', 'selected', '--reason', 'Priorité du comité', '--dry-run');
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stdout.split('\n')[0]).toBe(`rounds decide : session ${ROUND}, dossier 2001 : sélectionné (simulation : rien n'est écrit)`);
+    expect(await rounds.listCommitteeDecisions(ROUND)).toEqual([]);
+
+    expect((await cli('rounds', 'decide', '--round', ROUND, '--dossier', '2001', '--outcome', 'selected', '--reason', 'Priorité du comité')).code).toBe(0);
+    const second = await cliJson('rounds', 'decide', '--round', ROUND, '--dossier', '2002', '--outcome', 'selected', '--reason', 'Équipe prête');
+    expect(second).toMatchObject({ outcome: 'selected', committeePosts: 5, capacity: { roundCapacityPosts: 5 } });
+    const over = await cli('rounds', 'decide', '--round', ROUND, '--dossier', '2003', '--outcome', 'selected', '--reason', 'Aussi');
+    expect(over.code).toBe(6);
+    expect(over.stderr).toBe(`ds-selection: refused: dossier 2003 asks for 1 post and the committee has selected 5 in round ${ROUND} already: `
+      + '6 would exceed the round capacity of 5 posts\n');
+    expect((await cli('rounds', 'decide', '--round', ROUND, '--dossier', '2003', '--outcome', 'not_selected', '--reason', 'Données absentes : à représenter')).code).toBe(0);
+    expect((await cli('rounds', 'decide', '--round', ROUND, '--dossier', '2003', '--outcome', 'maybe', '--reason', 'x')).code).toBe(4);
+    expect(await rounds.listCommitteeDecisions(ROUND)).toMatchObject([
+      { dossierNumber: 2001, outcome: 'selected', actor: ACTOR }, { dossierNumber: 2002, outcome: 'selected' }, { dossierNumber: 2003, outcome: 'not_selected' },
+    ]);
+    const audit = (await rounds.listAudit(ROUND)).filter((a) => a.step === 'decide');
+    expect(audit.map((a) => a.summary)).toEqual([
+      { dossierNumber: 2001, outcome: 'selected', previousOutcome: null, committeePosts: 2 },
+      { dossierNumber: 2002, outcome: 'selected', previousOutcome: null, committeePosts: 5 },
+      { dossierNumber: 2003, outcome: 'not_selected', previousOutcome: null, committeePosts: 5 },
+    ]);
+    expect(JSON.stringify(audit)).not.toMatch(/Priorité|Données/);
+    // An earlier round of the year, closed with 25 posts: this round's 5 are all that is left of the ceiling of 30.
+    await rounds.createRound({ ...(await rounds.getRound(ROUND))!, id: '2026-01', status: 'closed', selectionClosedAt: '2026-03-01T08:00:00.000Z' });
+    await rounds.putDecisions([{
+      roundId: '2026-01', dossierNumber: 1001, outcome: 'selected', rank: 1, score: 4, reviewCount: 2, eigPostsRequested: 25, reasonCode: 'selected_within_capacity', reason: '',
+    }]);
+  });
+
   it('close-selection with every review in, before the deadline: refused; --force closes, audited as forced', async () => {
     const refused = await cli('rounds', 'close-selection', '--round', ROUND);
     expect(refused.code).toBe(6);
@@ -496,23 +564,46 @@ describe(`round ${ROUND}, from open to report`, () => {
     expect(await cliJson('rounds', 'close-selection', '--round', ROUND)).toMatchObject({ changed: false, status: 'closed' });
   });
 
+  it('once closed, dossiers exclude and rounds decide are refused (exit 6), nothing written', async () => {
+    const exclude = await cli('dossiers', 'exclude', '2003', '--round', ROUND, '--reason', 'Trop tard');
+    expect(exclude.code).toBe(6);
+    expect(exclude.stderr).toBe(`ds-selection: refused: round ${ROUND} is closed: its decisions are final, excluding a dossier is no longer possible\n`);
+    const decide = await cli('rounds', 'decide', '--round', ROUND, '--dossier', '2003', '--outcome', 'selected', '--reason', 'x');
+    expect(decide.code).toBe(6);
+    expect((await rounds.listExclusions(ROUND)).every((e) => !e.excluded)).toBe(true);
+  });
+
   it('report prints the decisions of the closed round', async () => {
     const { code, stdout, stderr } = await cli('report', '--round', ROUND);
     expect(code).toBe(0);
     const lines = stdout.trimEnd().split('\n');
-    expect(lines[0]).toMatch(/^Session 2026-03, sélection close le \S+ : 3 dossiers, 3 classés \(5 évaluations comptées\), 2 sélectionnés \(5 postes EIG sur 12\), 0 en liste d'attente, 1 non sélectionné$/);
-    expect(lines[2]).toMatch(/^RANG {2}DOSSIER {2}DÉCISION +SCORE {2}ÉVALUATIONS {2}POSTES {2}TITRE +MOTIF$/);
-    expect(lines.slice(3).map((line) => line.trim().split(/ {2,}/).slice(0, 5))).toEqual([
-      ['1', '2001', 'sélectionné', '4,50', '2'],
-      ['2', '2002', 'sélectionné', '3,00', '1'],
-      ['3', '2003', 'non sélectionné', '2,00', '2'],
+    expect(lines[0]).toMatch(/^Session 2026-03, sélection close le \S+ : 3 dossiers, 3 classés \(5 évaluations comptées\), 2 sélectionnés \(5 postes EIG sur 5\), 0 en liste d'attente, 1 non sélectionné$/);
+    // The round's capacity and the yearly ceiling: 25 posts went to 2026-01, 5 are left, this round filled them.
+    expect(lines[1]).toBe('Postes : capacité de la session 5 postes ; plafond 2026 30 postes, 25 postes déjà pourvus par les sessions closes avant, il en reste 5 ; '
+      + 'à pourvoir dans cette session : 5 postes ; pourvus : 5 postes.');
+    expect(lines[2]).toBe('Hors classement ou décidés par le comité : 3 décisions du comité (proposition du classement en regard).');
+    expect(lines[3]).toMatch(/^Postes sélectionnés par profil : aucun profil renseigné/);
+    const header = lines.findIndex((line) => line.startsWith('RANG'));
+    expect(lines[header]).toMatch(/^RANG {2}DOSSIER {2}PROPOSITION +DÉCISION +SCORE {2}ÉVALUATIONS {2}POSTES {2}ÉLIGIBILITÉ +TITRE +MOTIF$/);
+    expect(lines.slice(header + 1, header + 4).map((line) => line.trim().split(/ {2,}/).slice(0, 6))).toEqual([
+      ['1', '2001', 'sélectionné', 'sélectionné', '4,50', '2'],
+      ['2', '2002', 'sélectionné', 'sélectionné', '3,00', '1'],
+      ['3', '2003', 'non sélectionné', 'non sélectionné', '2,00', '2'],
     ]);
     expect(stderr).toBe(`the report close-selection wrote: s3://${s3.bucket}/reports/2026-03/selection.{json,csv}\n`);
   });
 
   it('report --json prints the report; --out writes the JSON and the CSV, the same bytes as in S3', async () => {
     const report = await cliJson('report', '--round', ROUND);
-    expect(report).toMatchObject({ roundId: ROUND, capacityPosts: 12, totals: { selected: 2, postsSelected: 5 } });
+    expect(report).toMatchObject({
+      roundId: ROUND, capacityPosts: 5, totals: { selected: 2, postsSelected: 5, committeeDecisions: 3 },
+      capacity: { roundCapacityPosts: 5, ceilingPosts: 30, period: '2026', usedBefore: 25, earlierRounds: ['2026-01'], ceilingLeft: 5, availablePosts: 5 },
+      profiles: { selected: [] },
+    });
+    expect(report.decisions.find((line: any) => line.dossierNumber === 2003)).toMatchObject({
+      proposedOutcome: 'not_selected', outcome: 'not_selected', reasonCode: 'committee_decision', committeeReason: 'Données absentes : à représenter',
+      eligibility: { flag: expect.stringMatching(/^(eligible|to_check|ineligible)$/) },
+    });
     expect(report.decisions.map((line: any) => [line.dossierNumber, line.outcome, line.title])).toEqual([
       [2001, 'selected', 'Projet 2001'], [2002, 'selected', 'Projet 2002'], [2003, 'not_selected', 'Projet 2003'],
     ]);
@@ -525,12 +616,12 @@ describe(`round ${ROUND}, from open to report`, () => {
     expect(csv.equals(s3Csv)).toBe(true);
     const text = csv.toString('utf8');
     expect(text.startsWith('\uFEFFrang,dossier,titre,administration')).toBe(true);
-    expect(text.split('\r\n')[1]).toMatch(/^1,2001,Projet 2001,Administration 2001,2,4\.5,2,sélectionné,"Rang 1, score 4,5 : 2 postes demandés, dans la capacité \(il reste 10 postes sur 12\)\."\r?$/);
+    expect(text.split('\r\n')[1]).toMatch(/^1,2001,Projet 2001,Administration 2001,2,,[^,]*,[^\r\n]*,4\.5,2,sélectionné,sélectionné,"Rang 1, score 4,5 : décision du comité : Priorité du comité \(2 postes demandés\)\."\r?$/);
     expect(JSON.parse(await readFile(join(workDir, 'selection', 'selection.json'), 'utf8'))).toEqual(report);
   });
 
   it('rounds list shows the closed round; bin/ds-selection.js exits 6 for a refused step', async () => {
-    expect((await cliJson('rounds', 'list'))[0]).toMatchObject({ round: ROUND, phase: 'closed' });
+    expect((await cliJson('rounds', 'list')).find((round: any) => round.round === ROUND)).toMatchObject({ round: ROUND, phase: 'closed' });
     let failure: { code: number; stderr: string } | undefined;
     try {
       await execFileAsync(process.execPath, [BIN, 'rounds', 'remind', '--round', ROUND], { cwd: workDir, env: { ...process.env, DATA_DIR: dataDir } });

@@ -1,3 +1,5 @@
+import { withdrawalOf } from '../dossier.ts';
+import { loadCapacityUse } from './capacity.ts';
 import { ClosingNotReadyError } from './errors.ts';
 import type { RoundRecord } from './model.ts';
 import { countUnsent, deliverMails, emptyTally, type PendingMail } from './notifications.ts';
@@ -23,7 +25,10 @@ export const SELECTION_REPORT_KEY = 'selection_report';
  *    the reviews there are, so closing early must be a decision, not a scheduler's accident. A
  *    dry run does not refuse: it lists what is missing and says whether the run would be refused;
  *    a forced run lists it too, and its audit record says `forced` with the counts;
- * 1. rank the reviewable dossiers and decide (rank-dossiers.ts), write the decisions;
+ * 1. work out what the round may fill (capacity.ts: its capacity, and what the earlier closed
+ *    rounds of the period left of the ceiling); rank the reviewable dossiers that staff did not
+ *    exclude and decide, the committee's outcomes replacing the proposals (rank-dossiers.ts);
+ *    write the decisions;
  * 2. write the report (JSON + CSV) to the report store;
  * 3. move the round to `closed`, conditional on the version read (a lost race reads it back);
  * 4. mail the staff once (`selection_report`, reviewer id `staff`).
@@ -42,7 +47,7 @@ export async function closeSelection(request: RoundStepRequest, deps: RoundStepD
     // Closed: only the staff mail may be owed. Its report is rebuilt from the stored decisions.
     const mail = staffMail(deps, round, async () => {
       const [decisions, dossiers] = await Promise.all([deps.rounds.listDecisions(round.id), deps.dossiers.listRoundDossiers(round.id)]);
-      const reportKeys = await deps.reports.putReport(round.id, selectionReport(round, decisions, dossiers));
+      const reportKeys = await deps.reports.putReport(round.id, selectionReport(round, decisions, dossiers, deps.eligibilityOf));
       return { totals: selectionTotals(decisions, round.capacityPosts), reportKeys };
     });
     if (dryRun) {
@@ -54,17 +59,26 @@ export async function closeSelection(request: RoundStepRequest, deps: RoundStepD
     return { ...base, changed: false, status: round.status, summary };
   }
 
-  const [dossiers, reviews, assignments] = await Promise.all([
+  const [dossiers, reviews, assignments, exclusions, committee, capacity] = await Promise.all([
     deps.dossiers.listRoundDossiers(round.id), deps.rounds.listReviews(round.id), deps.rounds.listAssignments(round.id),
+    deps.rounds.listExclusions(round.id), deps.rounds.listCommitteeDecisions(round.id), loadCapacityUse(deps.rounds, round, deps.config),
   ]);
-  const readiness = closingReadiness(round, dossiers, assignments, reviews, now);
+  // An excluded dossier owes no review: its missing ones do not hold the closing.
+  const excludedNumbers = new Set(exclusions.filter((e) => e.excluded).map((e) => e.dossierNumber));
+  const readiness = closingReadiness(round, dossiers.filter((d) => !excludedNumbers.has(d.number)), assignments, reviews, now);
   const refusal = readiness.ready ? null : readiness.reviewsMissing > 0 ? 'reviews_missing' as const : 'before_deadline' as const;
   const forced = request.force === true && refusal !== null;
   if (refusal && !forced && !dryRun) {
     throw new ClosingNotReadyError(notReadyMessage(round, readiness), refusal, round.id, readiness.missing, readiness.deadlinePassed);
   }
-  const { decisions, totals } = rankDossiers(dossiers, reviews, round, deps.config);
-  const next: RoundRecord = { ...round, status: 'closed', selectionClosedAt: now.toISOString(), version: round.version + 1 };
+  const { decisions, totals } = rankDossiers(dossiers, reviews, round, deps.config, {
+    capacity,
+    assigned: new Set(assignments.map((a) => a.dossierNumber)),
+    exclusions,
+    committee,
+    withdrawalOf,
+  });
+  const next: RoundRecord = { ...round, status: 'closed', selectionClosedAt: now.toISOString(), capacityUse: capacity, version: round.version + 1 };
   const counts: RoundStepSummary = {
     roundDossiers: dossiers.length,
     reviews: reviews.length,
@@ -74,6 +88,12 @@ export async function closeSelection(request: RoundStepRequest, deps: RoundStepD
     deadlinePassed: readiness.deadlinePassed,
     forced,
     ...totals,
+    // What the round could fill, and why (the report and the staff mail say it in French).
+    ceilingPosts: capacity.ceilingPosts,
+    ceilingPeriod: capacity.period,
+    postsUsedBefore: capacity.usedBefore,
+    ceilingLeft: capacity.ceilingLeft,
+    postsAvailable: capacity.availablePosts,
   };
 
   if (dryRun) {
@@ -87,7 +107,7 @@ export async function closeSelection(request: RoundStepRequest, deps: RoundStepD
 
   // Deterministic records first (same reviews, same decisions and report), the round last.
   if (decisions.length > 0) await deps.rounds.putDecisions(decisions);
-  const reportKeys = await deps.reports.putReport(round.id, selectionReport(next, decisions, dossiers));
+  const reportKeys = await deps.reports.putReport(round.id, selectionReport(next, decisions, dossiers, deps.eligibilityOf));
   const written = await writeRound(deps.rounds, next, round.version);
   let tally = emptyTally();
   if (written.round.status === 'closed') {
@@ -120,7 +140,9 @@ function staffMail(
     template: 'selection_report',
     message: async () => {
       const { totals, reportKeys } = await content();
-      return selectionReportMail({ staffEmails: deps.config.staffEmails, roundId: round.id, totals, reportKeys });
+      return selectionReportMail({
+        staffEmails: deps.config.staffEmails, roundId: round.id, totals, reportKeys, ...(round.capacityUse ? { capacity: round.capacityUse } : {}),
+      });
     },
   };
 }

@@ -14,7 +14,19 @@ export type RoundStepRefusal =
   /** `close-selection` before the review deadline, every review in (not forced). */
   | 'before_deadline'
   /** `open` of a round whose period (its two months, Paris time) has ended (not forced). */
-  | 'round_past';
+  | 'round_past'
+  /** `dossiers exclude|include`, `rounds decide` on a round whose selection is closed: its decisions are final. */
+  | 'round_closed'
+  /** `rounds decide` on a round still `open`: the committee decides once there is a review to decide against. */
+  | 'round_not_reviewing'
+  /** `rounds decide` on a dossier staff excluded (include it first). */
+  | 'dossier_excluded'
+  /** `rounds decide` on a dossier that is not reviewable (withdrawn, invalid). */
+  | 'dossier_not_reviewable'
+  /** `rounds decide --outcome selected` whose posts do not fit the round's capacity... */
+  | 'over_capacity'
+  /** ...or what is left of the period's ceiling. */
+  | 'over_ceiling';
 
 /** A step asked of a round that cannot take it (missing, or in an earlier phase): nothing was written. */
 export class RoundStepRefusedError extends Error {
@@ -51,6 +63,14 @@ export class RoundPastError extends RoundStepRefusedError {
   override name = 'RoundPastError';
   constructor(message: string, roundId: string, readonly currentRoundId: string) {
     super(message, 'round_past', roundId);
+  }
+}
+
+/** A dossier named for a round it does not belong to (exclude, include, decide): nothing was written. */
+export class DossierNotInRoundError extends Error {
+  override name = 'DossierNotInRoundError';
+  constructor(readonly roundId: string, readonly dossierNumber: number) {
+    super(`dossier ${dossierNumber} is not in round ${roundId} (ds-selection dossiers list --round ${roundId})`);
   }
 }
 

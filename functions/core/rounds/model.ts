@@ -41,10 +41,38 @@ export interface RoundRecord {
   selectionClosedAt: string | null;
   /** Copied from the configuration when the round opens, so later config edits do not change a running round. */
   capacityPosts: number;
+  /**
+   * The ceiling of the period (yearlyCeilingPosts) and the month its period starts, copied when
+   * the round opens; absent on rounds opened before the ceiling existed (the configuration's then).
+   */
+  yearlyCeilingPosts?: number;
+  ceilingPeriodStartMonth?: number;
+  /** Set by close-selection: the posts it could fill and why (the report shows them). */
+  capacityUse?: CapacityUse;
   reviewersPerDossier: number;
   criteria: Criterion[];
   /** Incremented on every change: the conditional writes compare it. */
   version: number;
+}
+
+/**
+ * What a round could fill when its selection closed: the lower of its own capacity and what the
+ * earlier closed rounds of the same period left of the ceiling.
+ */
+export interface CapacityUse {
+  /** The round's own capacity in EIG posts. */
+  roundCapacityPosts: number;
+  ceilingPosts: number;
+  /** `2026` (calendar year) or `2026-09/2027-07` (a period starting in September): the rounds counted together. */
+  period: string;
+  /** Posts selected in earlier closed rounds of the period (from their stored decisions). */
+  usedBefore: number;
+  /** Ids of those rounds. */
+  earlierRounds: string[];
+  /** ceilingPosts - usedBefore, never below 0. */
+  ceilingLeft: number;
+  /** min(roundCapacityPosts, ceilingLeft): what this round may fill. */
+  availablePosts: number;
 }
 
 export interface ReviewerRecord {
@@ -142,7 +170,21 @@ export type DecisionReasonCode =
   /** Ranked, score below `minimumScore`. */
   | 'below_minimum_score'
   /** Not ranked: no review counted (none submitted, drafts, conflicts, or a criterion unscored). */
-  | 'no_counted_review';
+  | 'no_counted_review'
+  /** Ranked, score at least the minimum, its posts fit the round but not what is left of the period's ceiling. */
+  | 'waitlisted_over_ceiling'
+  /** Same, waiting list full. */
+  | 'over_ceiling_waitlist_full'
+  /** Taken out of the round by staff (`dossiers exclude`): no rank; `reason` holds staff's words. */
+  | 'excluded'
+  /** Withdrawn on DS (sans suite, deleted) after reviewers were assigned: no rank. */
+  | 'withdrawn'
+  /** Reviewers were assigned, then the dossier stopped being reviewable for another cause (invalid, not found): no rank. */
+  | 'not_reviewable'
+  /** The committee set the outcome (`rounds decide`), against or along the ranking's proposal. */
+  | 'committee_decision'
+  /** The committee selected it, but at closing its posts no longer fit (capacity or ceiling changed): waitlisted instead. */
+  | 'committee_selection_over_capacity';
 
 export interface DecisionRecord {
   roundId: string;
@@ -158,6 +200,14 @@ export interface DecisionRecord {
   reasonCode: DecisionReasonCode;
   /** The reason in French, for staff (the report, the CLI). */
   reason: string;
+  /**
+   * What the ranking proposed, before the committee's word (`rounds decide`); equal to `outcome`
+   * when the committee said nothing. Absent on decisions written before committees decided.
+   */
+  proposedOutcome?: DecisionOutcome;
+  /** The committee's reason and who recorded it (`staff:<name>`), when it decided this dossier. */
+  committeeReason?: string;
+  committeeActor?: string;
 }
 
 /**
@@ -190,8 +240,11 @@ export interface CommitteeDecisionRecord {
 
 export type RoundStep = 'open' | 'close-submissions' | 'remind' | 'close-selection';
 
-/** What else is audited in a round: a conflict of interest declared on the page, reviews imported by staff. */
-export type RoundAction = 'declare-conflict' | 'import-reviews';
+/**
+ * What else is audited in a round: a conflict of interest declared on the page, reviews imported
+ * by staff, a dossier excluded from (or put back in) the round, a committee's outcome.
+ */
+export type RoundAction = 'declare-conflict' | 'import-reviews' | 'exclude-dossier' | 'include-dossier' | 'decide';
 
 export interface AuditRecord {
   roundId: string;

@@ -7,7 +7,7 @@ import { audit, type RoundStepDependencies, type RoundStepRequest, type RoundSte
 
 /**
  * `open`: (none) → `open`. Creates the round (default: `roundOf(now)`) with the configuration's
- * capacity, reviewers per dossier and criteria, copied so later config edits do not change it.
+ * capacity, yearly ceiling (and its period), reviewers per dossier and criteria, copied so later config edits do not change it.
  * The create is conditional (a double fire creates one round). Only one round accepts dossiers at
  * a time: refused while another is open. A round whose period has ended (`2026-03` in December
  * 2026: a typo, or last year's id) is refused unless `force`: dossiers deposited now belong to
@@ -48,12 +48,14 @@ export async function openRound(request: RoundStepRequest, deps: RoundStepDepend
     reviewDeadline: null,
     selectionClosedAt: null,
     capacityPosts: deps.config.capacityPosts,
+    yearlyCeilingPosts: deps.config.yearlyCeilingPosts,
+    ceilingPeriodStartMonth: deps.config.ceilingPeriodStartMonth,
     reviewersPerDossier: deps.config.reviewersPerDossier,
     criteria: deps.config.criteria.map((c) => ({ ...c })),
     version: 1,
   };
   const settings = {
-    capacityPosts: round.capacityPosts, reviewersPerDossier: round.reviewersPerDossier, criteria: round.criteria.length,
+    capacityPosts: round.capacityPosts, yearlyCeilingPosts: deps.config.yearlyCeilingPosts, reviewersPerDossier: round.reviewersPerDossier, criteria: round.criteria.length,
     // Audited: a past round opened on purpose.
     ...(past ? { forced: true } : {}),
   };

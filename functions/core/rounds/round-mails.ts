@@ -1,6 +1,8 @@
 import type { MailMessage } from './ports.ts';
 import { readableParisDate } from './paris-dates.ts';
 import type { SelectionTotals } from './rank-dossiers.ts';
+import { capacityText } from './capacity.ts';
+import type { CapacityUse } from './model.ts';
 
 /**
  * The mails of the workflow, in French, plain text with a simple HTML twin: no images, no
@@ -154,6 +156,8 @@ export interface SelectionReportMailInput {
   roundId: string;
   totals: SelectionTotals;
   reportKeys: { jsonKey: string; csvKey: string };
+  /** What the round could fill (round capacity, yearly ceiling); absent for rounds closed before the ceiling. */
+  capacity?: CapacityUse;
 }
 
 /**
@@ -186,7 +190,11 @@ export function selectionReportMail(input: SelectionReportMailInput): MailMessag
         `Sélectionnés : ${t.selected}`,
         `Liste d'attente : ${t.waitlisted}`,
         `Non sélectionnés : ${t.notSelected}`,
-        `Postes EIG attribués : ${t.postsSelected} sur ${t.capacityPosts}`,
+        `Postes EIG attribués : ${t.postsSelected} sur ${input.capacity?.availablePosts ?? t.capacityPosts}`,
+        ...(input.capacity ? [`Capacité : ${capacityText(input.capacity)}`] : []),
+        ...((t.excluded ?? 0) > 0 ? [`Exclus par l'équipe (non classés) : ${t.excluded}`] : []),
+        ...((t.withdrawn ?? 0) > 0 ? [`Retirés ou devenus non évaluables après l'affectation (non classés) : ${t.withdrawn}`] : []),
+        ...((t.committeeDecisions ?? 0) > 0 ? [`Décisions du comité : ${t.committeeDecisions}`] : []),
       ],
     },
     'Le rapport (classement, scores et motifs) est dans le stockage S3 du déploiement :',

@@ -7,6 +7,7 @@ import { ROUND_STATUSES, type DecisionRecord, type RoundRecord, type RoundStatus
 import type { MailTally } from './notifications.ts';
 import type { Mailer, ReportStore, RoundDossiers, RoundRepository } from './ports.ts';
 import type { ReviewLinkSettings } from './review-links.ts';
+import type { EligibilityOf } from './selection-report.ts';
 
 /** What every round step shares: its request, dependencies, result, and the phase rules. */
 
@@ -33,6 +34,11 @@ export interface RoundStepDependencies {
   config: RoundsConfig;
   clock: Clock;
   reviewLinks: ReviewLinkSettings;
+  /**
+   * The eligibility flag of a dossier under the deployment's rules (the report shows it; it
+   * decides nothing). Absent: the report has no eligibility column values.
+   */
+  eligibilityOf?: EligibilityOf;
 }
 
 /** Counts, flags and instants: never personal data (it goes to the audit record and the logs). */
