@@ -16,6 +16,7 @@ import { SesMailer } from '#adapters/ses/mailer';
 import { loadConfig } from '#shared/config';
 import { logger } from '#shared/powertools';
 import { eligibilityOf } from '#core/eligibility';
+import { JURY_CONFIG } from '#shared/jury-config';
 import { ELIGIBILITY_RULES } from '#shared/eligibility-config';
 import { ROUNDS_CONFIG } from '#shared/rounds-config';
 import { resolveSecret } from '#shared/secrets';
@@ -45,6 +46,7 @@ const dependencies: Promise<RoundStepDependencies> = resolveSecret(env, 'REVIEW_
   reviewLinks: { baseUrl: env.REVIEW_PAGE_URL, secret },
   // The report flags each dossier's eligibility under this deployment's rules (it decides nothing).
   eligibilityOf: (dossier) => eligibilityOf(dossier.project, ELIGIBILITY_RULES),
+  jury: JURY_CONFIG,
 }));
 
 async function runStep(event: unknown): Promise<RoundStepResult> {

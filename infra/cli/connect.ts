@@ -27,6 +27,7 @@ import { DEFAULT_DS_API_URL } from '#schemas/env';
 import type { RoundsConfig } from '#schemas/rounds';
 import { ROUNDS_CONFIG, roundsConfigOf } from '#shared/rounds-config';
 import { eligibilityOf } from '#core/eligibility';
+import { JURY_CONFIG } from '#shared/jury-config';
 import { ELIGIBILITY_RULES } from '#shared/eligibility-config';
 import { StackOutputsSchema, type StackOutputs } from '#infra/stack-outputs';
 import { StageConfigSchema, type StageConfig } from '#infra/stage-config';
@@ -255,6 +256,7 @@ export async function connect(globals: GlobalOptions, io: CliIo): Promise<Connec
         clock: { now: () => new Date() },
         reviewLinks,
         eligibilityOf: dossierEligibility,
+        jury: JURY_CONFIG,
       };
     },
     async ds(demarches) {

@@ -69,7 +69,7 @@ export function registerReportCommand(program: Command, context: CommandContext)
         const document = selectionReportDocument(round, decisions, dossiers, dossierEligibility);
         writeLines(context.io.stdout, reportLines(round, decisions, titles, document));
         const { jsonKey } = reportKeys(round.id);
-        context.io.stderr.write(`the report close-selection wrote: s3://${outputs.BucketName}/${jsonKey.replace(/\.json$/, '.{json,csv}')}\n`);
+        context.io.stderr.write(`\nLe rapport écrit par close-selection : s3://${outputs.BucketName}/${jsonKey.replace(/\.json$/, '.{json,csv}')}\n`);
       });
     });
 }

@@ -431,7 +431,7 @@ export function withPhases(views: RoundView[], records: RoundRecord[]): RoundVie
 export function roundTable(views: RoundView[]): string[] {
   return formatTable(
     [
-      { header: 'ROUND' },
+      { header: 'SESSION' },
       { header: 'PHASE' },
       { header: 'TOTAL', align: 'right' },
       ...DOSSIER_STATUSES.map((status) => ({ header: status.toUpperCase(), align: 'right' as const })),
@@ -442,8 +442,8 @@ export function roundTable(views: RoundView[]): string[] {
 
 export function roundDetailLines(view: RoundView, rows: DossierSummaryView[], record?: RoundRecord, progress?: ReviewProgressView): string[] {
   const counts = DOSSIER_STATUSES.filter((status) => view.byStatus[status] > 0).map((status) => `${view.byStatus[status]} ${status}`);
-  const lines = [`Round ${view.round}: ${plural(view.total, 'dossier')}${counts.length > 0 ? ` (${counts.join(', ')})` : ''}`];
-  lines.push(...(record ? roundRecordLines(record) : view.round === UNASSIGNED_ROUND ? [] : ['  phase           not opened (ds-selection rounds open --round ' + view.round + ')']));
+  const lines = [`Session ${view.round} : ${pluralFr(view.total, 'dossier', 'dossiers')}${counts.length > 0 ? ` (${counts.join(', ')})` : ''}`];
+  lines.push(...(record ? roundRecordLines(record) : view.round === UNASSIGNED_ROUND ? [] : ['  phase            pas encore ouverte (ds-selection rounds open --round ' + view.round + ')']));
   if (progress) lines.push(...reviewProgressLines(progress));
   for (const status of DOSSIER_STATUSES) {
     const ofStatus = rows.filter((row) => row.status === status);
@@ -502,15 +502,15 @@ export function reviewProgressLines(progress: ReviewProgressView): string[] {
 
 /** The record of an opened round, field by field. */
 export function roundRecordLines(record: RoundRecord): string[] {
-  const field = (name: string, value: string | number | null) => `  ${name.padEnd(16)}${value === null || value === '' ? '-' : String(value)}`;
+  const field = (name: string, value: string | number | null) => `  ${name.padEnd(17)}${value === null || value === '' ? '-' : String(value)}`;
   return [
     field('phase', record.status),
-    field('opened', record.openedAt),
-    field('submissions', record.submissionsClosedAt ? `closed ${record.submissionsClosedAt}` : 'open'),
-    field('reviews due', record.reviewDeadline),
-    field('selection', record.selectionClosedAt ? `closed ${record.selectionClosedAt}` : 'open'),
-    field('capacity', `${plural(record.capacityPosts, 'EIG post')}, ${plural(record.reviewersPerDossier, 'reviewer')} per dossier`),
-    field('criteria', record.criteria.map((criterion) => `${criterion.id} ×${criterion.weight}`).join(', ')),
+    field('ouverte le', record.openedAt),
+    field('dépôts', record.submissionsClosedAt ? `clos le ${record.submissionsClosedAt}` : 'ouverts'),
+    field('évaluations dues', record.reviewDeadline),
+    field('sélection', record.selectionClosedAt ? `close le ${record.selectionClosedAt}` : 'ouverte'),
+    field('capacité', `${pluralFr(record.capacityPosts, 'poste EIG', 'postes EIG')}, ${pluralFr(record.reviewersPerDossier, 'évaluateur', 'évaluateurs')} par dossier`),
+    field('critères', record.criteria.map((criterion) => `${criterion.id} ×${criterion.weight}`).join(', ')),
   ];
 }
 
@@ -547,6 +547,8 @@ const SUMMARY_LABELS: Readonly<Record<string, string>> = {
   assignmentsWritten: 'affectations écrites',
   assignmentsKept: 'affectations conservées',
   shortfalls: "dossiers sans assez d'évaluateurs",
+  collegeShortfalls: 'dossiers sans collèges distincts',
+  excludedDossiers: 'dossiers exclus',
   reviewDeadline: 'date limite',
   reviews: 'évaluations enregistrées',
   conflictsDeclared: "liens d'intérêt déclarés",
@@ -589,7 +591,8 @@ function summaryValue(value: unknown): string {
   return VALUE_LABELS[String(value)] ?? String(value);
 }
 
-const LABEL_WIDTH = 34;
+/** Labels line up in one column: as wide as the longest label, plus a space. */
+const LABEL_WIDTH = 40;
 
 /**
  * What a step did (or, dry, would do), for staff, in French: the round and its phase, the step's
@@ -627,6 +630,10 @@ export function stepResultLines(result: RoundStepResult, reviewerEmails: Readonl
     if (plan.shortfalls && plan.shortfalls.length > 0) {
       lines.push('', `Dossiers sans assez d'évaluateurs disponibles : ${plan.shortfalls.length}`);
       lines.push(...plan.shortfalls.map((shortfall) => `  dossier ${shortfall.dossierNumber} : ${shortfall.assigned} évaluateur(s) sur ${shortfall.wanted}`));
+    }
+    if (plan.collegeShortfalls && plan.collegeShortfalls.length > 0) {
+      lines.push('', `Dossiers sans évaluateurs de collèges distincts : ${plan.collegeShortfalls.length}`);
+      lines.push(...plan.collegeShortfalls.map((s) => `  dossier ${s.dossierNumber} : ${s.colleges.map((c) => c ?? 'sans collège').join(', ')}`));
     }
     if (plan.missingReviews && plan.missingReviews.length > 0) lines.push('', ...missingReviewLines(plan.missingReviews, reviewerEmails));
     if (plan.decisions) {

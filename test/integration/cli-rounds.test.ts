@@ -248,7 +248,7 @@ describe(`round ${ROUND}, from open to report`, () => {
     const show = await cliJson('rounds', 'show', ROUND);
     expect(show).toMatchObject({ round: ROUND, phase: 'open', record: { id: ROUND, status: 'open' }, total: 4 });
     const { stdout } = await cli('rounds', 'show', ROUND);
-    expect(stdout).toMatch(/^Round 2026-03: 4 dossiers \(2 stored, 1 files_pending, 1 invalid\)\n {2}phase +open\n/);
+    expect(stdout).toMatch(/^Session 2026-03 : 4 dossiers \(2 stored, 1 files_pending, 1 invalid\)\n {2}phase +open\n/);
   });
 
   it('a step asked too early is refused: exit 6, nothing written', async () => {
@@ -590,7 +590,7 @@ describe(`round ${ROUND}, from open to report`, () => {
       ['2', '2002', 'sélectionné', 'sélectionné', '3,00', '1'],
       ['3', '2003', 'non sélectionné', 'non sélectionné', '2,00', '2'],
     ]);
-    expect(stderr).toBe(`the report close-selection wrote: s3://${s3.bucket}/reports/2026-03/selection.{json,csv}\n`);
+    expect(stderr).toBe(`\nLe rapport écrit par close-selection : s3://${s3.bucket}/reports/2026-03/selection.{json,csv}\n`);
   });
 
   it('report --json prints the report; --out writes the JSON and the CSV, the same bytes as in S3', async () => {

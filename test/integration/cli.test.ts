@@ -300,7 +300,7 @@ describe('rounds', () => {
     expect(round).toMatchObject({ round: '2026-03', total: 3 });
     expect(round.dossiers.map((row: any) => row.number)).toEqual([1001, 1002, 1004]);
     const { stdout } = await cli('rounds', 'show', '2026-03');
-    expect(stdout).toContain('Round 2026-03: 3 dossiers (2 stored, 1 files_pending)');
+    expect(stdout).toContain('Session 2026-03 : 3 dossiers (2 stored, 1 files_pending)');
     expect((await cli('rounds', 'show', '2031-01')).code).toBe(3);
   });
 });

@@ -1,5 +1,10 @@
 import { createHash } from 'node:crypto';
-import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DynamoDossierRepository } from '#adapters/dynamodb/dossier-repository';
@@ -8,6 +13,7 @@ import { eligibilityOf } from '#core/eligibility';
 import type { RoundRecord } from '#core/rounds/model';
 import { ELIGIBILITY_RULES } from '#shared/eligibility-config';
 import { DsSimulator } from '../../infra/local/ds-simulator.ts';
+import { LocalSqs } from '../../infra/local/sqs-server.ts';
 import { startDynalite } from '../helpers/dynamodb-engines.ts';
 import { lambdaContext, withEnv } from '../helpers/lambda.ts';
 import { sampleDossier } from '../helpers/samples.ts';
@@ -22,6 +28,10 @@ let repository: DynamoDossierRepository;
 let handler: (event: SQSEvent, context: unknown) => Promise<{ batchItemFailures: { itemIdentifier: string }[] }>;
 let restoreEnv: () => void;
 let messageCount = 0;
+let sqsDir: string;
+let sqs: LocalSqs;
+/** The local SQS's clock is this far ahead of real time: redelivery delays pass without waiting. */
+let sqsClockOffsetMs = 0;
 
 function sqsEvent(...dossierNumbers: (number | string)[]): SQSEvent {
   return {
@@ -56,17 +66,24 @@ beforeAll(async () => {
     startDynalite(), startS3rver({ bucket: 'attachments' }), new DsSimulator({ token: TOKEN, virusScanMs: 3_600_000 }).start(),
   ]);
   repository = new DynamoDossierRepository({ client: dynamo.client, tableName: dynamo.tableName });
+  sqsDir = await mkdtemp(join(tmpdir(), 'ingest-sqs-'));
+  sqs = new LocalSqs({ dataDir: sqsDir, clock: { now: () => new Date(Date.now() + sqsClockOffsetMs) } });
+  const { endpoint: sqsEndpoint } = await sqs.start();
   restoreEnv = withEnv({
+    DS_DEMARCHE_NUMBER: '98765',
     DS_API_URL: ds.graphqlUrl, DS_API_TOKEN: TOKEN, TABLE_NAME: dynamo.tableName, BUCKET_NAME: s3.bucket,
+    // The handler delays failed records on this SQS; the events below with a made-up receipt handle are refused there, and logged.
+    AWS_ENDPOINT_URL_SQS: sqsEndpoint,
     AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint, AWS_ENDPOINT_URL_S3: s3.endpoint, AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', POWERTOOLS_LOG_LEVEL: 'SILENT',
+    AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', POWERTOOLS_LOG_LEVEL: process.env.DEBUG_LOG ? 'INFO' : 'SILENT',
   });
   vi.resetModules();
   handler = (await import('../../functions/ingest-dossier.ts')).handler as unknown as typeof handler;
 });
 afterAll(async () => {
   restoreEnv();
-  await Promise.all([ds.stop(), s3.stop(), dynamo.stop()]);
+  await Promise.all([ds.stop(), s3.stop(), dynamo.stop(), sqs.stop()]);
+  await rm(sqsDir, { recursive: true, force: true });
 });
 
 describe('ingest-dossier on real engines', () => {
@@ -167,8 +184,8 @@ describe('ingest-dossier on real engines: profiles, eligibility, late deposits',
     expect(commune.issues).toContainEqual({ path: 'project.profiles', message: expect.stringContaining('"Data scientist"') });
     expect(eligibilityOf(commune.project, ELIGIBILITY_RULES)).toMatchObject({ flag: 'ineligible', reasonCode: 'legal_form_ineligible' });
     const agency = (await repository.get(23456790))!;
-    expect(agency.project).toMatchObject({ profiles: ['Directeur·rice technique'], administration: { legalFormCode: '7389' } });
-    expect(eligibilityOf(agency.project, ELIGIBILITY_RULES).flag).toBe('eligible');
+    expect(agency.project).toMatchObject({ profiles: ['Directeur·rice technique'], administration: { legalFormCode: '7410' } });
+    expect(eligibilityOf(agency.project, ELIGIBILITY_RULES)).toMatchObject({ flag: 'to_check' });
   });
 
   it('moves a dossier deposited after its round\'s submissions closed to the next round, once and for good', async () => {
@@ -199,5 +216,82 @@ describe('ingest-dossier on real engines: profiles, eligibility, late deposits',
     const stored = (await repository.get(23456793))!;
     expect(stored.round).toBe('2026-05');
     expect(stored).not.toHaveProperty('roundMovedFrom');
+  });
+});
+
+describe('ingest-dossier on real engines: issue 7, reliability', () => {
+  it('does not store a dossier DS returns for a démarche this deployment does not serve, and acknowledges the message', async () => {
+    ds.seed(fileURLToPath(new URL('../fixtures/foreign-demarche/', import.meta.url))); // 23456795, démarche 11111
+    const { logger } = await import('#shared/powertools');
+    const warn = vi.spyOn(logger, 'warn');
+    // The message claims the served démarche, as a webhook sent with our token would.
+    expect(await handler(sqsEvent(23456795), lambdaContext())).toEqual({ batchItemFailures: [] });
+    expect(await repository.get(23456795)).toBeUndefined();
+    expect(await repository.listAttachments(23456795)).toEqual([]);
+    const objects = await s3.client.send(new ListObjectsV2Command({ Bucket: s3.bucket }));
+    expect((objects.Contents ?? []).filter((o) => o.Key!.includes('/23456795/'))).toEqual([]);
+    // Logged with ids and numbers only: no title, no name, no field value.
+    expect(warn).toHaveBeenCalledWith(expect.stringContaining('not served'), {
+      dossierNumber: 23456795, demarcheNumber: 11111, claimedDemarcheNumber: 98765, messageId: expect.any(String),
+    });
+    warn.mockRestore();
+  });
+
+  it.each(['corrupt_download', 'cut_download'] as const)('%s: fetches the file again at once with a fresh URL, and the message succeeds', async (fault) => {
+    const number = fault === 'corrupt_download' ? 23456796 : 23456797;
+    const dossier = version(23456790, '2026-03-10T09:00:00+01:00', `Fault ${fault}`);
+    dossier.number = number;
+    dossier.id = Buffer.from(`Dossier-${number}`).toString('base64');
+    ds.upsert(dossier);
+    const reads = ds.calls.get('getDossier') ?? 0;
+    ds.injectNext(fault, 1);
+    expect(await handler(sqsEvent(number), lambdaContext())).toEqual({ batchItemFailures: [] });
+    expect(ds.calls.get('getDossier')! - reads).toBe(2); // the first read, and one for fresh URLs
+    expect(await repository.get(number)).toMatchObject({ status: 'stored', filesComplete: true });
+    const stored = (await repository.get(number))!;
+    for (const attachment of stored.attachments) expect(await storedMd5(attachment.key)).toBe(attachment.checksum);
+  });
+
+  it('waits out a 429 with RateLimit-Reset from DS', async () => {
+    ds.injectNext('rate_limited', 1);
+    const started = Date.now();
+    expect(await handler(sqsEvent(23456790), lambdaContext())).toEqual({ batchItemFailures: [] });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(900); // RateLimit-Reset: 1
+  });
+
+  it('hides a failed record 1, then 5 minutes by its receive count, through ChangeMessageVisibility on the queue', async () => {
+    const queue = await sqs.createQueue('ingest-delays', { visibilityTimeoutSeconds: 1800 });
+    const client = new SQSClient({ endpoint: process.env.AWS_ENDPOINT_URL_SQS, region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
+    const pending = sampleDossier(23456789);
+    pending.number = 23456798;
+    pending.id = Buffer.from('Dossier-23456798').toString('base64');
+    pending.champs.forEach((champ: any) => champ.files?.forEach((file: any) => { file.filename = `798-${file.filename}`; }));
+    ds.upsert(pending); // a file whose virus scan stays pending (virusScanMs: 1 hour)
+    await client.send(new SendMessageCommand({ QueueUrl: queue.queueUrl, MessageBody: JSON.stringify({
+      demarcheNumber: 98765, dossierNumber: 23456798, hint: { source: 'webhook', receivedAt: new Date().toISOString() },
+    }) }));
+    const receiveAndHandle = async () => {
+      const { Messages = [] } = await client.send(new ReceiveMessageCommand({ QueueUrl: queue.queueUrl, MessageSystemAttributeNames: ['All'] }));
+      const event: SQSEvent = { Records: Messages.map((m) => ({
+        messageId: m.MessageId!, receiptHandle: m.ReceiptHandle!, body: m.Body!, attributes: m.Attributes as any, messageAttributes: {},
+        md5OfBody: m.MD5OfBody!, eventSource: 'aws:sqs', eventSourceARN: queue.queueArn, awsRegion: 'eu-west-3',
+      })) };
+      expect(event.Records).toHaveLength(1);
+      return handler(event, lambdaContext());
+    };
+    const hidden = async () => Number((await client.send(new GetQueueAttributesCommand({
+      QueueUrl: queue.queueUrl, AttributeNames: ['ApproximateNumberOfMessagesNotVisible'],
+    }))).Attributes!.ApproximateNumberOfMessagesNotVisible);
+
+    expect((await receiveAndHandle()).batchItemFailures).toHaveLength(1);
+    sqsClockOffsetMs += 59_000;
+    expect(await hidden()).toBe(1);
+    sqsClockOffsetMs += 2_000; // 61 s after the first failure: back, not 30 minutes later
+    expect((await receiveAndHandle()).batchItemFailures).toHaveLength(1);
+    sqsClockOffsetMs += 299_000;
+    expect(await hidden()).toBe(1);
+    sqsClockOffsetMs += 2_000;
+    expect(await hidden()).toBe(0);
+    client.destroy();
   });
 });

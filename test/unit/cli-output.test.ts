@@ -327,17 +327,17 @@ describe('rounds with their records', () => {
     expect(views.map((view) => [view.round, view.phase, view.total])).toEqual([['2026-03', 'reviewing', 1], ['2026-05', 'open', 0], ['unassigned', undefined, 1]]);
     expect('phase' in views[2]!).toBe(false);
     const table = roundTable(views);
-    expect(table[0]).toMatch(/^ROUND +PHASE +TOTAL {2}STORED/);
+    expect(table[0]).toMatch(/^SESSION +PHASE +TOTAL {2}STORED/);
     expect(table[3]).toMatch(/^unassigned {2}- +1/);
   });
 
   it('show the record of an opened round under the counts', () => {
     const [view] = roundViews([dossier({ number: 3, round: '2026-03', status: 'stored' })]);
     const lines = roundDetailLines(view!, [], ROUND_RECORD);
-    expect(lines.slice(0, 3)).toEqual(['Round 2026-03: 1 dossier (1 stored)', '  phase           reviewing', '  opened          2026-03-01T08:00:00.000Z']);
-    expect(lines).toContain('  capacity        12 EIG posts, 2 reviewers per dossier');
-    expect(lines).toContain('  criteria        impact ×3, faisabilite ×1');
-    expect(roundDetailLines(view!, [])[1]).toBe('  phase           not opened (ds-selection rounds open --round 2026-03)');
+    expect(lines.slice(0, 3)).toEqual(['Session 2026-03 : 1 dossier (1 stored)', '  phase            reviewing', '  ouverte le       2026-03-01T08:00:00.000Z']);
+    expect(lines).toContain('  capacité         12 postes EIG, 2 évaluateurs par dossier');
+    expect(lines).toContain('  critères         impact ×3, faisabilite ×1');
+    expect(roundDetailLines(view!, [])[1]).toBe('  phase            pas encore ouverte (ds-selection rounds open --round 2026-03)');
   });
 
   it('--round takes round ids only', () => {
@@ -364,18 +364,18 @@ describe('round step results', () => {
     };
     expect(stepResultLines(result)).toEqual([
       'close-submissions : session 2026-03',
-      '  phase                             ouverte → en évaluation',
-      '  affectations écrites              6',
-      '  date limite                       2026-05-22T08:00:00.000Z',
-      '  mails envoyés                     3',
+      '  phase                                   ouverte → en évaluation',
+      '  affectations écrites                    6',
+      '  date limite                             2026-05-22T08:00:00.000Z',
+      '  mails envoyés                           3',
     ]);
     expect(stepResultLines({ ...result, changed: false, summary: { already: true, mailsSent: 0 } })[1])
-      .toBe('  phase                             en évaluation (inchangée : étape déjà faite)');
-    expect(stepResultLines({ ...result, step: 'open', status: 'open' })[1]).toBe('  phase                             aucune → ouverte');
+      .toBe('  phase                                   en évaluation (inchangée : étape déjà faite)');
+    expect(stepResultLines({ ...result, step: 'open', status: 'open' })[1]).toBe('  phase                                   aucune → ouverte');
     expect(stepResultLines({ ...result, summary: { forced: true, closingRefused: 'reviews_missing', someNewKey: null } }).slice(2)).toEqual([
-      '  forcé                             oui',
-      '  clôture refusée                   évaluations manquantes',
-      '  some new key                      -',
+      '  forcé                                   oui',
+      '  clôture refusée                         évaluations manquantes',
+      '  some new key                            -',
     ]);
   });
 
@@ -388,7 +388,7 @@ describe('round step results', () => {
       },
     }, new Map([['zz', 'alice@example.fr']]));
     expect(lines[0]).toBe("close-submissions : session 2026-03 (simulation : rien n'est écrit, aucun mail envoyé)");
-    expect(lines[1]).toBe('  phase                             ouverte → en évaluation (prévu)');
+    expect(lines[1]).toBe('  phase                                   ouverte → en évaluation (prévu)');
     expect(lines).toContain('Affectations à écrire : 3 affectations pour 2 évaluateurs');
     // By the name shown: an id without a known email sorts as itself.
     expect(lines.filter((line) => /^ {2}(aa|alice)/.test(line))).toEqual(['  aa                       1  3', '  alice@example.fr         2  1 2']);

@@ -1,4 +1,4 @@
-import { DEFAULT_JURY_CONFIG, type JuryConfig } from '#schemas/jury';
+import { DEFAULT_JURY_CONFIG } from '#schemas/jury';
 import { assignReviewers, canReceiveAssignments, isReviewable, type AssignmentPair, type CollegeShortfall } from './assign-reviewers.ts';
 import type { AssignmentRecord, ReviewerRecord, RoundRecord } from './model.ts';
 import { countUnsent, deliverMails, emptyTally, type PendingMail } from './notifications.ts';
@@ -10,10 +10,10 @@ import {
   type RoundStepDependencies, type RoundStepPlan, type RoundStepRequest, type RoundStepResult, type RoundStepSummary,
 } from './round-step.ts';
 
-/** The step's dependencies, with the jury's conflict rules (schemas/jury-config.json; the defaults when absent). */
-export type CloseSubmissionsDependencies = RoundStepDependencies & { jury?: JuryConfig };
+/** The step's dependencies (the jury's conflict rules are part of RoundStepDependencies). */
+export type CloseSubmissionsDependencies = RoundStepDependencies;
 
-/** A dry run's plan: the common plan with the dossiers whose reviewers could not all be of distinct colleges (docs/jury.md). */
+/** A dry run's plan: the common plan, with the college shortfalls always present. */
 export type CloseSubmissionsPlan = RoundStepPlan & { collegeShortfalls: CollegeShortfall[] };
 
 /**

@@ -1,6 +1,7 @@
+import type { JuryConfig } from '#schemas/jury';
 import type { RoundsConfig } from '#schemas/rounds';
 import type { Clock } from '../ports.ts';
-import type { Shortfall } from './assign-reviewers.ts';
+import type { CollegeShortfall, Shortfall } from './assign-reviewers.ts';
 import type { MissingReviews } from './review-progress.ts';
 import { RoundStepRefusedError } from './errors.ts';
 import { ROUND_STATUSES, type DecisionRecord, type RoundRecord, type RoundStatus, type RoundStep } from './model.ts';
@@ -39,6 +40,8 @@ export interface RoundStepDependencies {
    * decides nothing). Absent: the report has no eligibility column values.
    */
   eligibilityOf?: EligibilityOf;
+  /** The jury's conflict rules (schemas/jury-config.json); the defaults of schemas/jury.ts when absent. */
+  jury?: JuryConfig;
 }
 
 /** Counts, flags and instants: never personal data (it goes to the audit record and the logs). */
@@ -51,6 +54,8 @@ export interface RoundStepPlan {
   /** New assignments, by reviewer id: the dossier numbers. */
   assignments?: Record<string, number[]>;
   shortfalls?: Shortfall[];
+  /** `close-submissions`: dossiers whose reviewers could not all be of distinct colleges (docs/jury.md). */
+  collegeShortfalls?: CollegeShortfall[];
   decisions?: DecisionRecord[];
   /** `close-selection`: the reviews not submitted yet, per dossier (reviewer ids). */
   missingReviews?: MissingReviews[];
