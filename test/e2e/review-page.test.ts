@@ -167,10 +167,13 @@ describe.skipIf(!availability.available)('the review page in Chromium', () => {
 
     // Three reviewers for two valid dossiers × two reviewers each: one gets both, and a conflict can go to the third.
     const csv = join(dataDir, 'reviewers.csv');
-    await writeFile(csv, 'email,name,conflicts\nalice@example.gouv.fr,Alice Martin,\nbob@example.gouv.fr,Bob Durand,\ncarol@example.gouv.fr,Carol Petit,\n');
+    // A jury of three colleges (the programme's "jury paritaire"), as staff would type them.
+    await writeFile(csv, 'email,name,conflicts,college\nalice@example.gouv.fr,Alice Martin,,administration\nbob@example.gouv.fr,Bob Durand,,Numérique\ncarol@example.gouv.fr,Carol Petit,,recherche\n');
     expect((await stack.cli('reviewers', 'import', csv, '--json')).code).toBe(0);
     expect((await stack.cli('rounds', 'open', '--round', ROUND, '--force', '--json')).code).toBe(0);
-    expect((await stack.cli('rounds', 'close-submissions', '--round', ROUND, '--json')).code).toBe(0);
+    const closing = await stack.cliJson<{ summary: { collegeShortfalls: number } }>('rounds', 'close-submissions', '--round', ROUND, '--json');
+    // Two reviewers per dossier, always from two colleges.
+    expect(closing.summary.collegeShortfalls).toBe(0);
 
     const assigned = await reviews();
     const byReviewer = new Map<string, { email: string; dossiers: number[] }>();
@@ -220,6 +223,8 @@ describe.skipIf(!availability.available)('the review page in Chromium', () => {
     // The dossier: its title, its attachments, the score form.
     await Promise.all([page.waitForURL(`**/dossiers/${scored}?**`), page.locator(`a[href*="/dossiers/${scored}?"]`).first().click()]);
     await expect.poll(() => page.locator('h1').innerText()).toBe(titles.get(scored));
+    // The profiles the project asks for, next to the EIG posts.
+    expect(await page.locator('main').innerText()).toMatch(/Profils recherchés\s+Directeur·rice/);
     for (const criterion of CRITERIA) {
       const fieldset = page.locator(`fieldset:has(input[name="score_${criterion.id}"])`);
       expect(await fieldset.locator('legend').innerText()).toContain(criterion.label);
@@ -506,6 +511,20 @@ describe.skipIf(!availability.available)('the review page in Chromium', () => {
     const report = await stack.cliJson<{ decisions: { dossierNumber: number; rank: number | null; score: number | null; reviewCount: number }[] }>('report', '--round', ROUND);
     expect(report.decisions.find((d) => d.dossierNumber === scored)).toMatchObject({ rank: 1, score: submitted!.weightedMean, reviewCount: 1 });
     expect(report.decisions.find((d) => d.dossierNumber === drafted)).toMatchObject({ rank: null, score: null, reviewCount: 0 });
+
+    // The programme's rules in the report: its 2024 criteria, posts a round within the yearly ceiling,
+    // the profiles asked, and the eligibility flag of the GIP's dossier (to check, not decided).
+    const document = await stack.cliJson<{
+      criteria: { id: string }[]; capacity: { roundCapacityPosts: number; ceilingPosts: number } | null;
+      decisions: { dossierNumber: number; profiles: string[]; eligibility: { flag: string } | null }[];
+    }>('report', '--round', ROUND);
+    expect(document.criteria.map((c) => c.id)).toEqual(CRITERIA.map((c) => c.id));
+    expect(document.capacity).toMatchObject({ roundCapacityPosts: 5, ceilingPosts: 30 });
+    expect(document.decisions.find((d) => d.dossierNumber === 23456790)).toMatchObject({ profiles: ['Directeur·rice technique'], eligibility: { flag: 'to_check' } });
+    expect(document.decisions.find((d) => d.dossierNumber === 23456789)?.eligibility?.flag).toBe('eligible');
+    const text = (await stack.cli('report', '--round', ROUND)).stdout;
+    expect(text).toMatch(/plafond 2026 30 postes/);
+    expect(text).toMatch(/Postes sélectionnés par profil/);
   });
 
   it('has no serious or critical accessibility violation (axe-core) on any page', () => {
