@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { RoundsConfigNameSchema } from './rounds.ts';
 
 /**
  * The environment, local and Lambda alike. Each function parses only the part it needs,
@@ -77,6 +78,25 @@ export const secret = <K extends string>(name: K) =>
   );
 
 export const queueUrl = z.url('must be the URL of the ingest queue');
+
+/**
+ * What every function that mails reviewers links needs (run-round-step, serve-review-page): where
+ * the links point, the sender, the SES configuration set, and which rounds configuration is used.
+ */
+export const reviewerMailEnv = {
+  /** Base URL of the review page the personal links in the mails point to. */
+  REVIEW_PAGE_URL: z.url('must be the base URL of the review page, e.g. https://xyz.execute-api.eu-west-3.amazonaws.com/'),
+  /** Overrides the sender of schemas/rounds-config.json (`mailFrom`), e.g. per stage. */
+  MAIL_FROM: z.email('must be an email address (an SES-verified identity)').optional(),
+  /** The SES configuration set every mail goes through (bounce and complaint suppression, events). */
+  SES_CONFIGURATION_SET: nonEmpty.optional(),
+  /**
+   * Which bundled rounds configuration (criteria, capacity, ceiling) this deployment uses:
+   * `eig-2024` (schemas/rounds-config.json, the default) or `eig-2022`. Read by
+   * functions/shared/rounds-config.ts when it loads; declared here so a wrong name is named.
+   */
+  ROUNDS_CONFIG: RoundsConfigNameSchema.optional(),
+};
 export const dsApiUrl = z.url('must be the URL of the DS GraphQL endpoint').default(DEFAULT_DS_API_URL);
 /** Seconds before a DS call is abandoned (DS's own query timeout is 30 s). */
 export const dsApiTimeoutSeconds = z.coerce.number().int().positive().max(120).default(35);
@@ -100,6 +120,8 @@ export type ReceiveWebhookV2Env = z.infer<typeof ReceiveWebhookV2EnvSchema>;
 
 export const IngestDossierEnvSchema = z
   .object({
+    /** The démarches served: a dossier DS returns for another one is not stored. */
+    DS_DEMARCHE_NUMBER: demarcheNumbers,
     DS_API_URL: dsApiUrl,
     TABLE_NAME: nonEmpty,
     BUCKET_NAME: nonEmpty,

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { nonEmpty, secret } from './env.ts';
-import { RoundIdSchema, RoundsConfigNameSchema } from './rounds.ts';
+import { nonEmpty, reviewerMailEnv, secret } from './env.ts';
+import { RoundIdSchema } from './rounds.ts';
 
 /**
  * The environment of run-round-step. The shared variables use the validators of schemas/env.ts,
@@ -11,18 +11,7 @@ export const RoundStepEnvSchema = z
     TABLE_NAME: nonEmpty,
     /** Where the selection reports go (`reports/<round>/`). */
     BUCKET_NAME: nonEmpty,
-    /** Base URL of the review page the personal links in the mails point to. */
-    REVIEW_PAGE_URL: z.url('must be the base URL of the review page, e.g. https://xyz.execute-api.eu-west-3.amazonaws.com/'),
-    /** Overrides the sender of schemas/rounds-config.json (`mailFrom`), e.g. per stage. */
-    MAIL_FROM: z.email('must be an email address (an SES-verified identity)').optional(),
-    /**
-     * Which bundled rounds configuration (criteria, capacity, ceiling) this deployment uses:
-     * `eig-2024` (schemas/rounds-config.json, the default) or `eig-2022`. Read by
-     * functions/shared/rounds-config.ts when it loads; declared here so a wrong name is named.
-     */
-    ROUNDS_CONFIG: RoundsConfigNameSchema.optional(),
-    /** The SES configuration set every mail goes through (bounce and complaint suppression, events). */
-    SES_CONFIGURATION_SET: nonEmpty.optional(),
+    ...reviewerMailEnv,
   })
   .and(secret('REVIEW_LINK_SECRET'));
 export type RoundStepEnv = z.infer<typeof RoundStepEnvSchema>;
