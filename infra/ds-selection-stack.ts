@@ -9,6 +9,7 @@ import { DOSSIER_KEY_PREFIX } from '#adapters/dynamodb/dossier-repository';
 import { TABLE_KEYS } from '#adapters/dynamodb/table';
 import { REPORT_KEY_PREFIX } from '#adapters/s3/report-store';
 import { ROUNDS_CONFIG, roundsConfigOf } from '#shared/rounds-config';
+import { RETENTION_CONFIG } from '#shared/retention-config';
 import { BUNDLED_ASSETS_DIR, servedFiles } from '../functions/review-page/asset-files.ts';
 import { AlarmTopic } from '#infra/constructs/alarms';
 import { FixedEgress } from '#infra/constructs/egress';
@@ -19,7 +20,7 @@ import { FunctionWithLogGroup, type FunctionWithLogGroupProps } from '#infra/con
 import { Mail } from '#infra/constructs/mail';
 import { Schedules } from '#infra/constructs/schedules';
 import { Secrets } from '#infra/constructs/secrets';
-import { Storage } from '#infra/constructs/storage';
+import { PERSONAL_DATA_PREFIXES, Storage } from '#infra/constructs/storage';
 import { VISIBILITY_TIMEOUT_FACTOR } from '#infra/pipeline-settings';
 import { HTTP_ROUTES } from '#infra/routes';
 import { SCHEDULED_FUNCTIONS, SCHEDULES } from '#infra/schedules';
@@ -46,6 +47,8 @@ export const ROUND_ITEMS_KEY_PATTERN = `${ROUND_KEY_PREFIX}*`;
 export const REPORT_OBJECTS_PATTERN = `${REPORT_KEY_PREFIX}*`;
 /** Items the review page only reads: reviewers (is the link's reviewer active?) and dossiers (what is reviewed). */
 export const REVIEW_PAGE_READ_KEY_PATTERNS = [`${REVIEWER_KEY_PREFIX}*`, `${DOSSIER_KEY_PREFIX}*`] as const;
+/** Items the purge deletes or reduces: dossiers (and their FILE# items) and round records. */
+export const PURGE_ITEMS_KEY_PATTERNS = [DOSSIER_ITEMS_KEY_PATTERN, ROUND_ITEMS_KEY_PATTERN] as const;
 /** The objects the review page presigns downloads of: the archived attachments only. */
 export const ATTACHMENT_OBJECTS_PATTERN = 'attachments/*';
 
@@ -103,6 +106,7 @@ export class DsSelectionStack extends Stack {
     readonly reconcileDossiers: FunctionWithLogGroup;
     readonly runRoundStep: FunctionWithLogGroup;
     readonly serveReviewPage: FunctionWithLogGroup;
+    readonly purgeExpiredData: FunctionWithLogGroup;
   };
 
   /** The stage's AZs (see availabilityZones below). */
@@ -130,7 +134,7 @@ export class DsSelectionStack extends Stack {
     Tags.of(this).add('project', 'ds-selection');
     Tags.of(this).add('stage', stage.name);
 
-    this.storage = new Storage(this, 'Storage', { removalPolicy, accessLogRetentionDays: stage.logRetentionDays });
+    this.storage = new Storage(this, 'Storage', { removalPolicy, accessLogRetentionDays: stage.logRetentionDays, retention: RETENTION_CONFIG });
     this.secrets = new Secrets(this, 'Secrets', { stageName: stage.name, removalPolicy });
     const alarms = new AlarmTopic(this, 'Alarms', {
       stageName: stage.name,
@@ -227,6 +231,7 @@ export class DsSelectionStack extends Stack {
       memorySize: stage.ingestMemoryMb,
       timeout: ingestTimeout,
       environment: {
+        DS_DEMARCHE_NUMBER: demarches,
         DS_API_URL: stage.dsApiUrl,
         DS_API_TIMEOUT_SECONDS: String(stage.dsApiTimeoutSeconds),
         TABLE_NAME: table.tableName,
@@ -341,8 +346,26 @@ export class DsSelectionStack extends Stack {
       'serve-review-page': serveReviewPage.function,
     });
 
-    this.functions = { receiveDsWebhook, receiveDsWebhookV2, ingestDossier, reconcileDossiers, runRoundStep, serveReviewPage };
-    this.schedules.connect({ 'reconcile-dossiers': reconcileDossiers.function, 'run-round-step': runRoundStep.function });
+    // Data protection (docs/data-protection.md): deletes the personal data DS deleted and what is
+    // past its retention. Its own role: the only one that deletes dossiers and objects.
+    const purgeSettings = SCHEDULED_FUNCTIONS['purge-expired-data']!;
+    const purgeExpiredData = new FunctionWithLogGroup(this, 'PurgeExpiredData', {
+      ...common,
+      entry: entry('purge-expired-data'),
+      description: purgeSettings.description,
+      memorySize: purgeSettings.memoryMb,
+      timeout: Duration.seconds(purgeSettings.timeoutSeconds),
+      environment: { TABLE_NAME: table.tableName, BUCKET_NAME: bucket.bucketName },
+      deadLetterQueue: this.schedules.deadLetterQueue,
+    });
+    this.grantPurge(purgeExpiredData);
+
+    this.functions = { receiveDsWebhook, receiveDsWebhookV2, ingestDossier, reconcileDossiers, runRoundStep, serveReviewPage, purgeExpiredData };
+    this.schedules.connect({
+      'reconcile-dossiers': reconcileDossiers.function,
+      'run-round-step': runRoundStep.function,
+      'purge-expired-data': purgeExpiredData.function,
+    });
 
     this.alarms = new OperationalAlarms(this, 'OperationalAlarms', {
       topic: alarms.topic,
@@ -353,6 +376,7 @@ export class DsSelectionStack extends Stack {
         'reconcile-dossiers': reconcileDossiers.function,
         'run-round-step': runRoundStep.function,
         'serve-review-page': serveReviewPage.function,
+        'purge-expired-data': purgeExpiredData.function,
       },
       apiStage: this.api.stage,
       ingestQueue: queue,
@@ -423,6 +447,49 @@ export class DsSelectionStack extends Stack {
       reason:
         'Report keys are per round (reports/<round>/selection.json and .csv), one folder per round to come; the wildcard is limited to that prefix of the stack\'s own bucket, with PutObject only.',
     });
+  }
+
+  /**
+   * purge-expired-data's permissions (docs/deploy.md section 9, docs/data-protection.md): on
+   * dossier items (and their FILE# items) and round records only (LeadingKeys `DOSSIER#*`,
+   * `ROUND#*`): read, delete, the tombstone's and the reduced decisions' puts, the round's purge
+   * mark; Query on the two named indexes (closed rounds and dossiers by round on gsi1, deleted
+   * dossiers on gsi2). On S3: list the versions under the personal-data prefixes only, and delete
+   * object versions there. No s3:DeleteObject (in a versioned bucket it only adds a delete marker:
+   * the bytes would stay) and no s3:ListBucket (the versions listing needs ListBucketVersions);
+   * no GetObject, no PutObject: it never reads a file.
+   */
+  private grantPurge(fn: FunctionWithLogGroup): void {
+    const { table, bucket } = this.storage;
+    fn.role.addToPolicy(new iam.PolicyStatement({
+      sid: 'PurgeDossierAndRoundItems',
+      actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'dynamodb:Query'],
+      resources: [table.tableArn],
+      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...PURGE_ITEMS_KEY_PATTERNS] } },
+    }));
+    fn.role.addToPolicy(new iam.PolicyStatement({
+      sid: 'RoundsAndDossiersByIndex',
+      actions: ['dynamodb:Query'],
+      resources: [TABLE_KEYS.gsi1.indexName, TABLE_KEYS.gsi2.indexName].map((index) => `${table.tableArn}/index/${index}`),
+    }));
+    fn.role.addToPolicy(new iam.PolicyStatement({
+      sid: 'ListPersonalDataVersions',
+      actions: ['s3:ListBucketVersions'],
+      resources: [bucket.bucketArn],
+      conditions: { StringLike: { 's3:prefix': PERSONAL_DATA_PREFIXES.map((prefix) => `${prefix}*`) } },
+    }));
+    fn.role.addToPolicy(new iam.PolicyStatement({
+      sid: 'DeletePersonalDataVersions',
+      actions: ['s3:DeleteObjectVersion'],
+      resources: PERSONAL_DATA_PREFIXES.map((prefix) => bucket.arnForObjects(`${prefix}*`)),
+    }));
+    const bucketId = this.getLogicalId(bucket.node.defaultChild as CfnElement);
+    for (const prefix of PERSONAL_DATA_PREFIXES) {
+      Validations.of(fn.role).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/${prefix}*]`,
+        reason: `The purge deletes every version of the objects of one dossier or round under ${prefix} (keys per dossier, file or round, unknown in advance); the wildcard is limited to that prefix of the stack's own bucket, with DeleteObjectVersion only.`,
+      });
+    }
   }
 
   /**

@@ -54,6 +54,13 @@ export const SCHEDULED_FUNCTIONS: Readonly<Record<string, ScheduledFunction>> = 
     timeoutSeconds: 300,
     memoryMb: 512,
   },
+  'purge-expired-data': {
+    description: 'Schedule -> purge of personal data: dossiers deleted on DS, closed rounds past their retention (schemas/retention-config.json)',
+    // A run stops between two dossiers 30 s before its deadline and at maxDossiersPerRun; what is
+    // left is found again by the next run (docs/data-protection.md).
+    timeoutSeconds: 300,
+    memoryMb: 256,
+  },
 };
 
 /**
@@ -94,6 +101,28 @@ export const SCHEDULES: readonly ScheduleDefinition[] = [
     'The 14th of every odd month, 09:00: remind reviewers of their unfinished reviews'),
   roundStep('close-selection', `cron(0 9 22 ${ROUND_MONTHS} ? *)`,
     'The 22nd of every odd month, 09:00: close the selection, rank, decide, write the report to S3 and mail staff'),
+  // Data protection (docs/data-protection.md). Every 5 minutes, so that a dossier deleted on DS
+  // loses its data here within one reconciliation: reconciliation (every 10 minutes) queues the
+  // deletion, ingestion marks it `deleted`, the next sweep purges it. Daily, the closed rounds past
+  // their retention, at 04:30: after the night, outside 02:00-03:00 and the round steps' hours.
+  {
+    name: 'purge-deleted-dossiers',
+    functionName: 'purge-expired-data',
+    expression: 'rate(5 minutes)',
+    timeZone: SCHEDULE_TIME_ZONE,
+    description: 'Every 5 minutes: remove the personal data and files of the dossiers DS deleted (a tombstone without personal data stays)',
+    input: { scope: 'deleted-dossiers' },
+  },
+  {
+    name: 'purge-expired-data',
+    functionName: 'purge-expired-data',
+    expression: 'cron(30 4 * * ? *)',
+    timeZone: SCHEDULE_TIME_ZONE,
+    description: 'Daily, 04:30: purge the dossiers, files and reviews of closed rounds past their retention (schemas/retention-config.json), and what DS deleted',
+    input: { scope: 'all' },
+    // A day until the next run: delivery may be retried for an hour, as the round steps.
+    retry: { maxAttempts: 5, maxEventAgeSeconds: 3600 },
+  },
 ];
 
 /** Local hours in which a cron schedule must not fire: Paris changes clocks between 02:00 and 03:00. */

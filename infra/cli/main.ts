@@ -4,6 +4,7 @@ import { defaultContext, examples, type CommandContext } from './context.ts';
 import { registerDlqCommands } from './dlq.ts';
 import { registerDossierCommands } from './dossiers.ts';
 import { registerDossierExclusionCommands } from './dossier-exclusions.ts';
+import { registerDossierPurgeCommands } from './dossier-purge.ts';
 import { registerMailCommands } from './mails.ts';
 import { EXIT_CODES_HELP, explainError, type ExitCode } from './errors.ts';
 import { processIo, type CliIo } from './output.ts';
@@ -51,6 +52,7 @@ export function buildProgram(context: CommandContext): Command {
   const dossiers = program.commands.find((command) => command.name() === 'dossiers');
   if (!dossiers) throw new Error('the dossiers command group is missing');
   registerDossierExclusionCommands(dossiers, context);
+  registerDossierPurgeCommands(dossiers, context);
   registerAttachmentCommands(program, context);
   registerSyncCommand(program, context);
   registerDlqCommands(program, context);

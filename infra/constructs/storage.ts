@@ -3,11 +3,26 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { TABLE_KEYS } from '#adapters/dynamodb/table';
+import type { RetentionConfig } from '#schemas/retention';
 
 export interface StorageProps {
   readonly removalPolicy: RemovalPolicy;
   /** Days the S3 server access logs are kept. */
   readonly accessLogRetentionDays: number;
+  /** schemas/retention-config.json: the lifecycle safety net expires data objects after retention + margin. */
+  readonly retention: Pick<RetentionConfig, 'closedRoundRetentionMonths' | 's3SafetyNetMarginMonths'>;
+}
+
+/** The bucket prefixes holding personal data: attachments, dossier snapshots, selection reports. */
+export const PERSONAL_DATA_PREFIXES = ['attachments/', 'dossiers/', 'reports/'] as const;
+
+/**
+ * Days after which the lifecycle safety net expires an object under PERSONAL_DATA_PREFIXES:
+ * (retention + margin) months of 31 days, so never before the scheduled purge would have removed
+ * it (an object is created at most a few months before its round closes; docs/data-protection.md).
+ */
+export function safetyNetExpirationDays(retention: StorageProps['retention']): number {
+  return (retention.closedRoundRetentionMonths + retention.s3SafetyNetMarginMonths) * 31;
 }
 
 /** Days a replaced or deleted object version stays recoverable in the data bucket. */
@@ -75,6 +90,22 @@ export class Storage extends Construct {
           noncurrentVersionExpiration: Duration.days(NONCURRENT_VERSION_DAYS),
           abortIncompleteMultipartUploadAfter: Duration.days(1),
         },
+        // Safety net of the data retention rules: whatever the scheduled purge did (a failing
+        // function, a dossier outside any round), personal data does not outlive retention +
+        // margin. The current version expires (a delete marker), then the noncurrent one after
+        // NONCURRENT_VERSION_DAYS, then the marker left alone goes.
+        ...PERSONAL_DATA_PREFIXES.flatMap((prefix) => {
+          const id = `retention-safety-net-${prefix.replace(/\/$/, '')}`;
+          return [
+            {
+              id,
+              prefix,
+              expiration: Duration.days(safetyNetExpirationDays(props.retention)),
+              noncurrentVersionExpiration: Duration.days(NONCURRENT_VERSION_DAYS),
+            },
+            { id: `${id}-delete-markers`, prefix, expiredObjectDeleteMarker: true },
+          ];
+        }),
       ],
       removalPolicy: props.removalPolicy,
     });

@@ -97,10 +97,10 @@ function functionRoleId(template: Template, functionId: string): string {
 
 describe('DsSelectionStack', () => {
   describe('Lambda functions', () => {
-    it('are six, on Node 22 or 24, arm64, JSON logs into a log group with retention', () => {
+    it('are seven, on Node 22 or 24, arm64, JSON logs into a log group with retention', () => {
       const { template } = plain();
       const functions = template.findResources('AWS::Lambda::Function');
-      expect(Object.keys(functions)).toHaveLength(6);
+      expect(Object.keys(functions)).toHaveLength(7);
       const logGroups = template.findResources('AWS::Logs::LogGroup');
       for (const fn of Object.values(functions) as Json[]) {
         expect(fn.Properties.Runtime).toMatch(/^nodejs(22|24)\.x$/);
@@ -694,7 +694,7 @@ describe('DsSelectionStack', () => {
       const invokers = Object.entries(template.findResources('AWS::IAM::Policy') as Record<string, Json>)
         .filter(([, policy]) => asArray<Json>(policy.Properties.PolicyDocument.Statement).some((s) => asArray<string>(s.Action).some((a) => a.startsWith('lambda:Invoke'))));
       expect(invokers.map(([, policy]) => asArray<Json>(policy.Properties.Roles).map((r) => r.Ref as string)).sort()).toEqual(
-        [[roleId], [logicalId(stack, stack.schedules.roles['run-round-step']!)]].sort(),
+        [[roleId], [logicalId(stack, stack.schedules.roles['run-round-step']!)], [logicalId(stack, stack.schedules.roles['purge-expired-data']!)]].sort(),
       );
     });
 
@@ -786,6 +786,14 @@ describe('DsSelectionStack', () => {
           { Action: ['s3:GetObject'], Resource: [objects('attachments/')] },
           { Action: ['ses:SendEmail'], Resource: sender },
           { Action: ['secretsmanager:GetSecretValue'], Resource: [ref(stack.secrets.reviewLinkSecret)] },
+        ]],
+        [f.purgeExpiredData, [
+          logs(f.purgeExpiredData),
+          { Action: ['sqs:SendMessage'], Resource: [scheduleDlq] },
+          { Action: ['dynamodb:BatchWriteItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'], Resource: [table], Condition: items('DOSSIER#*', 'ROUND#*') },
+          { Action: ['dynamodb:Query'], Resource: [index('gsi1'), index('gsi2')] },
+          { Action: ['s3:ListBucketVersions'], Resource: [arn(stack.storage.bucket)], Condition: { StringLike: { 's3:prefix': ['attachments/*', 'dossiers/*', 'reports/*'] } } },
+          { Action: ['s3:DeleteObjectVersion'], Resource: [objects('attachments/'), objects('dossiers/'), objects('reports/')] },
         ]],
       ];
       expect(grants).toHaveLength(Object.keys(stack.functions).length);
