@@ -5,12 +5,15 @@ import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { IngestDossierEnvSchema } from '#schemas/env';
 import { IngestMessageSchema } from '#schemas/ingest-message';
 import { ingestDossier, type IngestDependencies } from '#core/ingest-dossier';
+import { retryDelaySeconds } from '#core/ingest-retry';
 import { DsGraphqlClient } from '#adapters/ds-api/graphql-client';
 import { createDocumentClient } from '#adapters/dynamodb/client';
 import { DynamoDossierRepository } from '#adapters/dynamodb/dossier-repository';
 import { DynamoRoundRepository } from '#adapters/dynamodb/round-repository';
 import { createS3Client } from '#adapters/s3/client';
 import { S3AttachmentStore } from '#adapters/s3/attachment-store';
+import { SqsMessageVisibility } from '#adapters/sqs/message-visibility';
+import { INGEST_PIPELINE } from '#infra/pipeline-settings';
 import { loadConfig } from '#shared/config';
 import { EIG_FORM_MAPPING } from '#shared/form-mapping';
 import { logger } from '#shared/powertools';
@@ -20,6 +23,8 @@ import { resolveSecret } from '#shared/secrets';
  * SQS -> ingest-dossier: each message is a hint "dossier N changed". A record fails (and SQS
  * delivers it again, then to the DLQ after 5 receives) when DS or S3 fails, or when a file
  * is not final yet (virus scan pending, expired URL): nothing is acknowledged half done.
+ * Each failed record is hidden for a delay that grows with its receive count
+ * (INGEST_PIPELINE.retryDelaysSeconds: 1, 5, 15 minutes), not the queue's 30 minutes.
  */
 const config = loadConfig(IngestDossierEnvSchema);
 const documentClient = createDocumentClient();
@@ -32,7 +37,9 @@ const dependencies: Promise<IngestDependencies> = resolveSecret(config, 'DS_API_
   files: new S3AttachmentStore({ client: createS3Client(), bucket: config.BUCKET_NAME }),
   mapping: EIG_FORM_MAPPING,
   clock: { now: () => new Date() },
+  servedDemarches: config.DS_DEMARCHE_NUMBER,
 }));
+const visibility = new SqsMessageVisibility();
 
 /** Thrown to have SQS deliver the message again later; not a fault. */
 export class NotFinalYetError extends Error {
@@ -43,6 +50,13 @@ async function ingestRecord(record: SQSRecord): Promise<void> {
   try {
     const message = IngestMessageSchema.parse(JSON.parse(record.body));
     const outcome = await ingestDossier(message, await dependencies);
+    if (outcome.result === 'refused') {
+      // Numbers only: the dossier, the démarche DS says it belongs to, the one the message claimed.
+      logger.warn('dossier of a démarche not served: not stored, message acknowledged', {
+        dossierNumber: outcome.number, demarcheNumber: outcome.demarcheNumber, claimedDemarcheNumber: message.demarcheNumber, messageId: record.messageId,
+      });
+      return;
+    }
     logger.info('dossier ingested', { ...outcome, messageId: record.messageId });
     if (outcome.retryLater) {
       throw new NotFinalYetError(`dossier ${outcome.number}: ${outcome.filesPending} file(s) not archived yet`);
@@ -51,7 +65,23 @@ async function ingestRecord(record: SQSRecord): Promise<void> {
     const { name, message } = error as Error;
     if (error instanceof NotFinalYetError) logger.info('message will be delivered again', { messageId: record.messageId, message });
     else logger.error('message failed', { messageId: record.messageId, error: name, message });
+    await delayRedelivery(record);
     throw error;
+  }
+}
+
+/**
+ * Hides the failed record for its retry delay before the batch reports it failed. Best effort:
+ * if SQS refuses (e.g. the receipt handle expired), the queue's visibility timeout applies.
+ */
+async function delayRedelivery(record: SQSRecord): Promise<void> {
+  const receiveCount = Number(record.attributes?.ApproximateReceiveCount);
+  const seconds = retryDelaySeconds(receiveCount, INGEST_PIPELINE.retryDelaysSeconds);
+  try {
+    await visibility.hideFor(record.eventSourceARN, record.receiptHandle, seconds);
+    logger.info('message delayed', { messageId: record.messageId, receiveCount, delaySeconds: seconds });
+  } catch (error) {
+    logger.warn('could not delay the message: the queue\'s visibility timeout applies', { messageId: record.messageId, error: (error as Error).name });
   }
 }
 

@@ -20,6 +20,13 @@ export interface IngestPipelineSettings {
   readonly queueRetentionDays: number;
   /** How long the dead-letter queue keeps a message, i.e. how long staff have to look and redrive. */
   readonly dlqRetentionDays: number;
+  /**
+   * How long a record the worker could not finish stays hidden before its next delivery, by
+   * receive (1st, 2nd, ...; the last entry for every later one). The worker sets it per message
+   * with ChangeMessageVisibility before reporting the record failed, so the visibility timeout
+   * above only applies when an invocation dies (crash, timeout).
+   */
+  readonly retryDelaysSeconds: readonly number[];
 }
 
 /** AWS's advice for a queue that feeds a Lambda: visibility timeout >= 6 x the function timeout. */
@@ -45,4 +52,9 @@ export const INGEST_PIPELINE: IngestPipelineSettings = {
   queueRetentionDays: 4,
   // The SQS maximum: a failed dossier must outlive a holiday before anyone looks at the DLQ.
   dlqRetentionDays: 14,
+  // 1, 5, then 15 minutes: a transient fault (a virus scan still running, S3 throttling, DS
+  // down a few minutes) heals within 15 minutes, and a message that keeps failing reaches the
+  // DLQ after 1 + 5 + 15 + 15 + 15 = 51 minutes (maxReceiveCount 5), not 2.5 hours of
+  // 30-minute visibility timeouts. The last delay is also reconciliation's files_pending pace.
+  retryDelaysSeconds: [60, 300, 900],
 };

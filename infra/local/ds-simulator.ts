@@ -29,6 +29,52 @@ export interface DsSimulatorOptions {
   virusScanMs?: number;
   /** Where `POST /_simulator/webhooks` delivers: the legacy URL (with its token) and/or the v2 URL and its secret. */
   webhooks?: { legacyUrl?: string; v2Url?: string; v2Secret?: string };
+  /** Faults to inject from the start (see `setFaults`); none by default. */
+  faults?: SimulatorFaults;
+}
+
+/**
+ * What the simulator can do wrong, as DS and its file host do: each rate is the probability
+ * (0 to 1) that one request meets that fault, drawn from a seeded generator so a run is
+ * repeatable. `injectNext` forces the next ones instead, for tests that need an exact fault.
+ */
+export interface SimulatorFaults {
+  /** Seed of the draws (default 1). */
+  seed?: number;
+  /** GraphQL answered HTTP 429 with `RateLimit-Reset` (DS's rate limiter), after which DS serves again. */
+  rateLimited?: number;
+  /** Seconds announced in `RateLimit-Reset` (default 1). */
+  rateLimitResetSeconds?: number;
+  /** GraphQL answered HTTP 500. */
+  serverErrors?: number;
+  /** GraphQL answered only after `timeoutMs` (default 40 s: past any client timeout). */
+  timeouts?: number;
+  timeoutMs?: number;
+  /** A file download that stops halfway (the connection is cut). */
+  cutDownloads?: number;
+  /** A file download with one byte changed (the checksum no longer matches). */
+  corruptDownloads?: number;
+}
+
+export type FaultKind = 'rate_limited' | 'server_error' | 'timeout' | 'cut_download' | 'corrupt_download';
+
+const GRAPHQL_FAULTS: ReadonlyArray<[FaultKind, keyof SimulatorFaults]> = [
+  ['rate_limited', 'rateLimited'], ['server_error', 'serverErrors'], ['timeout', 'timeouts'],
+];
+const DOWNLOAD_FAULTS: ReadonlyArray<[FaultKind, keyof SimulatorFaults]> = [
+  ['cut_download', 'cutDownloads'], ['corrupt_download', 'corruptDownloads'],
+];
+
+/** mulberry32: a small seeded generator, enough for fault draws. */
+function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
 }
 
 interface SimulatedFile {
@@ -71,12 +117,43 @@ export class DsSimulator {
   readonly deleted: DeletedEntry[] = [];
   /** Requests served, by GraphQL operation name or `file`. */
   readonly calls = new Map<string, number>();
+  /** Faults injected so far, by kind. */
+  readonly faultsInjected = new Map<FaultKind, number>();
   private readonly files = new Map<string, SimulatedFile>();
   private server?: Server;
+  private faults: SimulatorFaults = {};
+  private random: () => number = seededRandom(1);
+  private readonly forced = new Map<FaultKind, number>();
   baseUrl = '';
 
   constructor(private readonly options: DsSimulatorOptions = {}) {
     if (options.seedDir) this.seed(options.seedDir);
+    if (options.faults) this.setFaults(options.faults);
+  }
+
+  /** Switches faults on (rates by kind, see SimulatorFaults); `setFaults({})` switches them off. */
+  setFaults(faults: SimulatorFaults): void {
+    this.faults = { ...faults };
+    this.random = seededRandom(faults.seed ?? 1);
+  }
+
+  /** Forces the next `count` requests of that kind (GraphQL or download) to meet this fault. */
+  injectNext(kind: FaultKind, count = 1): void {
+    this.forced.set(kind, (this.forced.get(kind) ?? 0) + count);
+  }
+
+  /** Total faults injected so far. */
+  get faultCount(): number {
+    return [...this.faultsInjected.values()].reduce((sum, n) => sum + n, 0);
+  }
+
+  /** The fault this request meets, if any: a forced one first, else one draw per kind. */
+  private drawFault(kinds: ReadonlyArray<[FaultKind, keyof SimulatorFaults]>): FaultKind | undefined {
+    let fault = kinds.find(([kind]) => (this.forced.get(kind) ?? 0) > 0)?.[0];
+    if (fault) this.forced.set(fault, this.forced.get(fault)! - 1);
+    else fault = kinds.find(([, rate]) => this.random() < Number(this.faults[rate] ?? 0))?.[0];
+    if (fault) this.faultsInjected.set(fault, (this.faultsInjected.get(fault) ?? 0) + 1);
+    return fault;
   }
 
   get graphqlUrl(): string {
@@ -240,7 +317,22 @@ export class DsSimulator {
     // Swift answers 401 on an expired temp URL.
     if (!expires || expires * 1000 < Date.now()) return send(res, 401, { error: 'temp url expired' });
     res.writeHead(200, { 'content-type': file.contentType, 'content-length': String(file.size) });
-    Readable.from(fileChunks(file.seed, file.size)).pipe(res);
+    const fault = this.drawFault(DOWNLOAD_FAULTS);
+    if (fault === 'cut_download') {
+      // Half the bytes, then the connection drops: the client sees a short body.
+      let sent = 0;
+      const half = Math.floor(file.size / 2);
+      for (const chunk of fileChunks(file.seed, file.size)) {
+        if (sent >= half) break;
+        const part = chunk.subarray(0, half - sent);
+        res.write(part);
+        sent += part.length;
+      }
+      setTimeout(() => res.destroy(), 10);
+      return;
+    }
+    const chunks = fileChunks(file.seed, file.size);
+    Readable.from(fault === 'corrupt_download' ? corrupted(chunks) : chunks).pipe(res);
   }
 
   private async graphql(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -251,6 +343,19 @@ export class DsSimulator {
     }
     const { operationName, variables = {} } = JSON.parse(await readBody(req));
     this.count(operationName);
+    switch (this.drawFault(GRAPHQL_FAULTS)) {
+      case 'rate_limited':
+        // DS's limiter answers in plain text and says when the window resets.
+        res.writeHead(429, { 'content-type': 'text/plain', 'ratelimit-reset': String(this.faults.rateLimitResetSeconds ?? 1) });
+        return void res.end('Calm down, cowboy!');
+      case 'server_error':
+        return send(res, 500, { errors: [graphqlError('Internal Server Error', 'internal_server_error')] });
+      case 'timeout':
+        await new Promise((resolve) => setTimeout(resolve, this.faults.timeoutMs ?? 40_000));
+        if (res.destroyed) return;
+        break;
+      default:
+    }
     switch (operationName) {
       case 'getDossier': {
         const dossier = this.dossiers.get(Number(variables.number));
@@ -285,6 +390,19 @@ function paginate<T>(all: T[], after: string | undefined, first = 100) {
   const nodes = all.slice(start, start + Math.min(first, 100));
   const end = start + nodes.length;
   return { pageInfo: { hasNextPage: end < all.length, endCursor: nodes.length ? Buffer.from(String(end)).toString('base64') : null }, nodes };
+}
+
+/** The same bytes with the first byte flipped: the size is right, the MD5 is not. */
+function* corrupted(chunks: Generator<Buffer>): Generator<Buffer> {
+  let first = true;
+  for (const chunk of chunks) {
+    if (first && chunk.length > 0) {
+      const copy = Buffer.from(chunk);
+      copy[0] = copy[0]! ^ 0xff;
+      yield copy;
+      first = false;
+    } else yield chunk;
+  }
 }
 
 function filesIn(champs: any[]): any[] {

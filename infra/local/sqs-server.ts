@@ -16,8 +16,9 @@ import { join } from 'node:path';
  *
  * Durability: every queue is in one JSON file in `dataDir` (one file, so a move from a queue to
  * its DLQ is atomic on disk too), replaced atomically after every change and before the change
- * is acknowledged. A restart loses nothing; messages that were in flight become visible again
- * at once (their consumer is gone).
+ * is acknowledged. A restart loses nothing and keeps SQS's timing: a message in flight stays
+ * hidden until its visibility timeout (or the delay ChangeMessageVisibility gave it) expires,
+ * exactly as when a Lambda dies on AWS, so retry delays survive a restart of `npm start`.
  *
  * Deliberate differences from SQS, all stricter or simpler:
  * - a receipt handle from an earlier receive is refused (SQS may accept it silently and keep
@@ -285,16 +286,14 @@ class Queue {
     return { config: this.config, messages: [...this.messages.values()], moveTasks: this.moveTasks };
   }
 
-  /** A queue read back from disk: what was in flight is visible again (its consumer is gone). */
-  static restore(snapshot: QueueSnapshot, arn: string, now: number): Queue {
+  /**
+   * A queue read back from disk, as SQS would be after the same time: a message in flight stays
+   * hidden until its `visibleAt` (the visibility timeout, or what ChangeMessageVisibility set),
+   * and its receipt handle still deletes it until then. SQS does not know its consumer is gone.
+   */
+  static restore(snapshot: QueueSnapshot, arn: string): Queue {
     const queue = new Queue(snapshot.config, arn);
-    for (const message of snapshot.messages) {
-      if (message.receiptToken !== undefined) {
-        delete message.receiptToken;
-        message.visibleAt = now;
-      }
-      queue.messages.set(message.messageId, message);
-    }
+    for (const message of snapshot.messages) queue.messages.set(message.messageId, message);
     queue.moveTasks = snapshot.moveTasks ?? [];
     return queue;
   }
@@ -1164,10 +1163,9 @@ export class LocalSqs {
       throw new Error(`Local SQS: ${path} is not JSON (${(error as Error).message}); move it away to start empty`, { cause: error });
     }
     if (state.version !== 1) throw new Error(`Local SQS: ${path} has unknown version ${String(state.version)}`);
-    const now = this.now();
     for (const snapshot of state.queues) {
       const name = snapshot.config.name;
-      this.queues.set(name, Queue.restore(snapshot, this.queueArn(name), now));
+      this.queues.set(name, Queue.restore(snapshot, this.queueArn(name)));
     }
   }
 

@@ -39,8 +39,11 @@ let sqs: LocalSqs;
 let client: SQSClient;
 let queueCount = 0;
 
+/** What the server's clock is ahead of real time: a restart "later" without waiting. */
+let clockOffsetMs = 0;
+
 async function startServer(): Promise<void> {
-  sqs = new LocalSqs({ dataDir });
+  sqs = new LocalSqs({ dataDir, clock: { now: () => new Date(Date.now() + clockOffsetMs) } });
   const { endpoint } = await sqs.start();
   client?.destroy();
   client = new SQSClient({ endpoint, region: 'eu-west-3', credentials: CREDENTIALS });
@@ -273,30 +276,36 @@ describe('LocalSqs through the AWS SDK', () => {
 
 // Each test here leaves a running server behind, for the next test and afterAll.
 describe('LocalSqs durability', () => {
-  it('keeps queues and messages across a restart, in-flight ones visible again', async () => {
+  it('keeps queues and messages across a restart; in-flight ones stay hidden until their visibility expires, as on SQS (issue 7)', async () => {
     await sqs.createQueue('durable-dlq', { visibilityTimeoutSeconds: 30 });
     await sqs.createQueue('durable', { visibilityTimeoutSeconds: 600, redrive: { deadLetterQueueName: 'durable-dlq', maxReceiveCount: 5 } });
     const queueUrl = sqs.queueUrl('durable');
     await client.send(
       new SendMessageBatchCommand({
         QueueUrl: queueUrl,
-        Entries: ['kept', 'in-flight', 'deleted'].map((body) => ({ Id: body, MessageBody: body })),
+        Entries: ['kept', 'delayed', 'deleted', 'visible'].map((body) => ({ Id: body, MessageBody: body })),
       }),
     );
-    const [, inFlight, toDelete] = await receive(queueUrl, { max: 3 });
+    const [kept, delayed, toDelete] = await receive(queueUrl, { max: 3 });
     await client.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: toDelete!.ReceiptHandle }));
-    await client.send(new ChangeMessageVisibilityCommand({ QueueUrl: queueUrl, ReceiptHandle: inFlight!.ReceiptHandle, VisibilityTimeout: 600 }));
-    expect(await counts(queueUrl)).toEqual({ visible: 0, inFlight: 2 });
+    // What the ingest worker does with a failed record: its own, shorter, redelivery delay.
+    await client.send(new ChangeMessageVisibilityCommand({ QueueUrl: queueUrl, ReceiptHandle: delayed!.ReceiptHandle, VisibilityTimeout: 60 }));
+    expect(await counts(queueUrl)).toEqual({ visible: 1, inFlight: 2 });
 
     await sqs.stop();
     await startServer(); // a new LocalSqs on the same dataDir, on another port
 
     const restartedUrl = (await client.send(new GetQueueUrlCommand({ QueueName: 'durable' }))).QueueUrl!;
-    expect(await counts(restartedUrl)).toEqual({ visible: 2, inFlight: 0 });
-    const messages = await receive(restartedUrl);
-    expect(messages.map((message) => [message.Body, message.Attributes?.ApproximateReceiveCount])).toEqual([
-      ['kept', '2'],
-      ['in-flight', '2'],
+    expect(await counts(restartedUrl)).toEqual({ visible: 1, inFlight: 2 });
+    expect((await receive(restartedUrl)).map((message) => message.Body)).toEqual(['visible']);
+
+    clockOffsetMs += 61_000; // the delay set before the restart is over, not the queue's 600 s
+    expect((await receive(restartedUrl)).map((message) => [message.Body, message.Attributes?.ApproximateReceiveCount])).toEqual([['delayed', '2']]);
+    // A receipt handle from before the restart still deletes its message while it is in flight.
+    await client.send(new DeleteMessageCommand({ QueueUrl: restartedUrl, ReceiptHandle: kept!.ReceiptHandle }));
+    clockOffsetMs += 600_000;
+    expect((await receive(restartedUrl)).map((message) => [message.Body, message.Attributes?.ApproximateReceiveCount])).toEqual([
+      ['delayed', '3'], ['visible', '2'],
     ]);
     const { Attributes } = await client.send(new GetQueueAttributesCommand({ QueueUrl: restartedUrl, AttributeNames: ['All'] }));
     expect(Attributes).toMatchObject({ VisibilityTimeout: '600' });

@@ -263,3 +263,30 @@ describe('QueueConsumer (local SQS event source mapping)', () => {
     expect(await counts(queue)).toEqual({ visible: 0, inFlight: 0 });
   });
 });
+
+describe('QueueConsumer: per-message redelivery delays (issue 7)', () => {
+  it('a record the handler hides with ChangeMessageVisibility (through the SQS adapter) comes back after its own delay, not the queue\'s timeout', async () => {
+    // The queue's timeout is 10 minutes: only the handler's per-record delay can bring it back within the test.
+    const { queue } = await newQueue({ visibilityTimeoutSeconds: 600 });
+    const { SqsMessageVisibility } = await import('#adapters/sqs/message-visibility');
+    const visibility = new SqsMessageVisibility(client);
+    const receives: { at: number; count: string }[] = [];
+    const { consumer } = startConsumer(queue, async (event) => {
+      const failed: string[] = [];
+      for (const record of event.Records) {
+        receives.push({ at: Date.now(), count: record.attributes.ApproximateReceiveCount });
+        if (record.attributes.ApproximateReceiveCount === '1') {
+          // What the ingest handler does for a failed record, with a 1 s delay for the test.
+          await visibility.hideFor(record.eventSourceARN, record.receiptHandle, 1);
+          failed.push(record.messageId);
+        }
+      }
+      return { batchItemFailures: failed.map((itemIdentifier) => ({ itemIdentifier })) };
+    });
+    await send(queue, ['hint']);
+    await consumer.drain({ timeoutMs: 10_000 });
+    expect(receives.map((r) => r.count)).toEqual(['1', '2']);
+    expect(receives[1]!.at - receives[0]!.at).toBeGreaterThanOrEqual(900);
+    expect(receives[1]!.at - receives[0]!.at).toBeLessThan(5_000);
+  });
+});

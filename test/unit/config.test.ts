@@ -21,8 +21,9 @@ describe('configuration', () => {
   });
 
   it('accepts a secret ARN instead of the secret', () => {
-    const config = loadConfig(IngestDossierEnvSchema, { TABLE_NAME: 't', BUCKET_NAME: 'b', DS_API_TOKEN_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-3:1:secret:x' });
+    const config = loadConfig(IngestDossierEnvSchema, { TABLE_NAME: 't', BUCKET_NAME: 'b', DS_DEMARCHE_NUMBER: '98765', DS_API_TOKEN_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-3:1:secret:x' });
     expect(config.DS_API_URL).toBe('https://demarche.numerique.gouv.fr/api/v2/graphql');
+    expect(config.DS_DEMARCHE_NUMBER).toEqual([98765]);
   });
 
   describe('at cold start', () => {

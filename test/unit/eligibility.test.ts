@@ -83,13 +83,13 @@ describe('eligibilityOf (default rules: State administrations and national publi
     expect(flagOf({})).toMatchObject({ flag: 'to_check', reasonCode: 'legal_form_missing' });
   });
 
-  it('flags the sample dossiers: two State bodies eligible, the commune ineligible', () => {
+  it('flags the sample dossiers: the ministry service eligible, the GIP to check, the commune ineligible', () => {
     const flags = [23456789, 23456790, 23456791].map((number) => {
       const dossier = DsDossierSchema.parse(sampleDossier(number));
       const { project: mapped } = mapEigProject({ number, champs: dossier.champs, demandeur: dossier.demandeur, usagerEmail: null }, sampleMapping());
       return flagOf(mapped).flag;
     });
-    expect(flags).toEqual(['eligible', 'eligible', 'ineligible']);
+    expect(flags).toEqual(['eligible', 'to_check', 'ineligible']);
   });
 });
 

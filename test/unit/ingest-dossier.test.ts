@@ -1,5 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { FileFetchError } from '#core/errors';
+import type { FileToFetch } from '#core/attachments';
 import { ingestDossier, mapWithConcurrency, type IngestDependencies, type RoundLookup } from '#core/ingest-dossier';
 import { nextRoundId } from '#core/round';
 import type { RoundStatus } from '#core/rounds/model';
@@ -36,7 +37,7 @@ describe('ingestDossier', () => {
     dossiers = new MemoryDossiers();
     files = new MemoryFiles();
     rounds = new MemoryRounds();
-    deps = { ds, dossiers, files, mapping: sampleMapping(), rounds, clock: { now: () => new Date('2026-03-05T13:30:00Z') } };
+    deps = { ds, dossiers, files, mapping: sampleMapping(), rounds, clock: { now: () => new Date('2026-03-05T13:30:00Z') }, servedDemarches: [98765] };
   });
 
   it('stores a valid dossier, its snapshot and every file, then marks it stored', async () => {
@@ -122,7 +123,7 @@ describe('ingestDossier: a deposit after its round\'s submissions closed', () =>
     ds = new MemoryDs(new Map([[23456789, scannedDossier()]]));
     dossiers = new MemoryDossiers();
     rounds = new MemoryRounds();
-    deps = { ds, dossiers, files: new MemoryFiles(), mapping: sampleMapping(), rounds, clock: { now: () => new Date('2026-03-05T13:30:00Z') } };
+    deps = { ds, dossiers, files: new MemoryFiles(), mapping: sampleMapping(), rounds, clock: { now: () => new Date('2026-03-05T13:30:00Z') }, servedDemarches: [98765] };
   });
   const stored = async () => dossiers.get(23456789);
   const newVersion = (at: string) => {
@@ -216,5 +217,119 @@ describe('mapWithConcurrency', () => {
     });
     expect(results).toEqual([50, 10, 40, 20, 30]);
     expect(peak).toBe(2);
+  });
+});
+
+describe('ingestDossier: a dossier of a démarche this deployment does not serve (issue 7)', () => {
+  it('stores nothing, whatever démarche the message claims, and does not ask for a retry', async () => {
+    const foreign = scannedDossier();
+    foreign.demarche = { ...foreign.demarche, number: 11111 };
+    const ds = new MemoryDs(new Map([[23456789, foreign]]));
+    const dossiers = new MemoryDossiers();
+    const files = new MemoryFiles();
+    const deps: IngestDependencies = {
+      ds, dossiers, files, mapping: sampleMapping(), rounds: new MemoryRounds(), clock: { now: () => new Date('2026-03-05T13:30:00Z') },
+      servedDemarches: [98765, 98766],
+    };
+    // The message claims a served démarche (the webhook's number is only checked against the list).
+    const outcome = await ingestDossier(message(23456789), deps);
+    expect(outcome).toEqual({
+      number: 23456789, status: 'foreign', result: 'refused', demarcheNumber: 11111, filesStored: 0, filesPending: 0, filesRefetched: 0, retryLater: false,
+    });
+    expect(await dossiers.get(23456789)).toBeUndefined();
+    expect(await dossiers.listAttachments(23456789)).toEqual([]);
+    expect([files.snapshots.size, files.uploads]).toEqual([0, 0]);
+  });
+
+  it('refuses a dossier whose démarche cannot be read', async () => {
+    const unreadable = scannedDossier();
+    delete unreadable.demarche;
+    const dossiers = new MemoryDossiers();
+    const deps: IngestDependencies = {
+      ds: new MemoryDs(new Map([[23456789, unreadable]])), dossiers, files: new MemoryFiles(), mapping: sampleMapping(),
+      rounds: new MemoryRounds(), clock: { now: () => new Date('2026-03-05T13:30:00Z') }, servedDemarches: [98765],
+    };
+    expect(await ingestDossier(message(23456789), deps)).toMatchObject({ result: 'refused', demarcheNumber: 0 });
+    expect(await dossiers.get(23456789)).toBeUndefined();
+  });
+});
+
+/** A DS whose every read hands out new file URLs (`?read=N`), as DS's expiring URLs do. */
+class FreshUrlDs extends MemoryDs {
+  override async fetchDossier(number: number) {
+    const fetched = await super.fetchDossier(number);
+    if (fetched.found) {
+      for (const champ of (fetched.dossier as any).champs) for (const file of champ.files ?? []) file.url = `${file.url}&read=${this.calls}`;
+    }
+    return fetched;
+  }
+}
+
+/** Fails the fetches of `filename` with `reason` as long as `failuresLeft` lasts; records the URLs tried. */
+class FlakyFiles extends MemoryFiles {
+  urls: string[] = [];
+  constructor(private readonly filename: string, private readonly reason: string, public failuresLeft: number) {
+    super();
+  }
+  override async putFile(file: FileToFetch) {
+    if (file.filename === this.filename) {
+      this.urls.push(file.url);
+      if (this.failuresLeft-- > 0) throw new FileFetchError('simulated', this.reason);
+    }
+    return super.putFile(file);
+  }
+}
+
+describe('ingestDossier: a failed download is fetched again at once with a fresh URL (issue 7)', () => {
+  const setup = (files: MemoryFiles, ds = new FreshUrlDs(new Map([[23456789, scannedDossier()]]))) => {
+    const dossiers = new MemoryDossiers();
+    const deps: IngestDependencies = {
+      ds, dossiers, files, mapping: sampleMapping(), rounds: new MemoryRounds(), clock: { now: () => new Date('2026-03-05T13:30:00Z') },
+      servedDemarches: [98765],
+    };
+    return { ds, dossiers, deps };
+  };
+
+  it.each(['checksum_mismatch', 'size_mismatch', 'download_failed', 'url_expired'])('%s: heals in the same ingestion, with the URL of a new read', async (reason) => {
+    const files = new FlakyFiles('fiche-defi.pdf', reason, 1);
+    const { ds, dossiers, deps } = setup(files);
+    const outcome = await ingestDossier(message(23456789), deps);
+    expect(outcome).toMatchObject({ status: 'stored', filesStored: 3, filesPending: 0, filesRefetched: 1, retryLater: false });
+    expect(ds.calls).toBe(2);
+    expect(files.urls.map((url) => url.split('&read=')[1])).toEqual(['1', '2']);
+    expect(await dossiers.get(23456789)).toMatchObject({ status: 'stored', filesComplete: true });
+    expect((await dossiers.listAttachments(23456789)).find((a) => a.filename === 'fiche-defi.pdf')!.status).toBe('stored');
+  });
+
+  it('gives up after two fetches of the file, and the message comes back later', async () => {
+    const files = new FlakyFiles('fiche-defi.pdf', 'checksum_mismatch', 99);
+    const { ds, dossiers, deps } = setup(files);
+    expect(await ingestDossier(message(23456789), deps)).toMatchObject({ status: 'files_pending', filesPending: 1, filesRefetched: 1, retryLater: true });
+    expect([ds.calls, files.urls.length]).toEqual([2, 2]);
+    expect((await dossiers.listAttachments(23456789)).find((a) => a.filename === 'fiche-defi.pdf')).toMatchObject({ status: 'fetch_failed', lastError: 'checksum_mismatch' });
+    expect(await ingestDossier(message(23456789), { ...deps, fileAttempts: 3 })).toMatchObject({ filesRefetched: 2, retryLater: true });
+  });
+
+  it('does not read DS again for a pending virus scan', async () => {
+    const ds = new FreshUrlDs(new Map([[23456789, sampleDossier(23456789)]])); // annexe-donnees.xlsx: scan pending
+    const { deps } = setup(new MemoryFiles(), ds);
+    expect(await ingestDossier(message(23456789), deps)).toMatchObject({ filesPending: 1, filesRefetched: 0, retryLater: true });
+    expect(ds.calls).toBe(1);
+  });
+
+  it('does not fetch again files of a version DS has replaced meanwhile (the new version has its own message)', async () => {
+    const files = new FlakyFiles('fiche-defi.pdf', 'checksum_mismatch', 1);
+    const ds = new FreshUrlDs(new Map([[23456789, scannedDossier()]]));
+    const { deps } = setup(files, ds);
+    const newer = scannedDossier();
+    newer.dateDerniereModification = '2026-03-07T10:00:00+01:00';
+    const read = ds.fetchDossier.bind(ds);
+    ds.fetchDossier = async (number: number) => {
+      const fetched = await read(number);
+      ds.dossiers.set(23456789, newer); // DS changes right after the first read
+      return fetched;
+    };
+    expect(await ingestDossier(message(23456789), deps)).toMatchObject({ filesPending: 1, filesRefetched: 0, retryLater: true });
+    expect(files.urls).toHaveLength(1);
   });
 });

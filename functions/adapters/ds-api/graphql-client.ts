@@ -211,7 +211,8 @@ export class DsGraphqlClient implements DsApi {
     if (status === 429 || status >= 500) {
       // DS answers 429 in plain text ("Calm down, cowboy!"): only the headers matter.
       await discardBody(response);
-      const retryAfterMs = parseRetryAfterMs(response.headers.get('retry-after'), this.now());
+      const retryAfterMs = parseRetryAfterMs(response.headers.get('retry-after'), this.now())
+        ?? parseRateLimitResetMs(response.headers.get('ratelimit-reset'), this.now());
       return { kind: 'transient', reason: `HTTP ${status}`, retryAfterMs, cause: new Error(`HTTP ${status}`) };
     }
     if (status >= 300 && status < 400) {
@@ -267,6 +268,18 @@ export function parseRetryAfterMs(value: string | null, nowMs: number): number |
   if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
   const date = Date.parse(trimmed);
   return Number.isNaN(date) ? undefined : Math.max(0, date - nowMs);
+}
+
+/**
+ * `RateLimit-Reset` in milliseconds: what DS's rate limiter sends with a 429 instead of
+ * `Retry-After`. The IETF draft says delta-seconds; some servers send the reset instant in epoch
+ * seconds, told apart by size (no window lasts 30 years). Undefined when absent or unreadable.
+ */
+export function parseRateLimitResetMs(value: string | null, nowMs: number): number | undefined {
+  const trimmed = value?.trim();
+  if (!trimmed || !/^\d+$/.test(trimmed)) return undefined;
+  const seconds = Number(trimmed);
+  return seconds > 1_000_000_000 ? Math.max(0, seconds * 1000 - nowMs) : seconds * 1000;
 }
 
 function authorizationError(operationName: string, what: string): DsAuthorizationError {
