@@ -63,8 +63,8 @@ async function ingestRecord(record: SQSRecord): Promise<void> {
     }
   } catch (error) {
     const { name, message } = error as Error;
-    if (error instanceof NotFinalYetError) logger.info('message will be delivered again', { messageId: record.messageId, message });
-    else logger.error('message failed', { messageId: record.messageId, error: name, message });
+    if (error instanceof NotFinalYetError) logger.info('message will be delivered again', { messageId: record.messageId, reason: message });
+    else logger.error('message failed', { messageId: record.messageId, error: name, reason: message });
     await delayRedelivery(record);
     throw error;
   }

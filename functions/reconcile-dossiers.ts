@@ -59,7 +59,7 @@ async function reconcile(event: unknown, context: Context): Promise<ReconcileSum
   const summary = summarize(report);
   for (const { error, demarche } of report.demarches) {
     // Error names and messages only: ours and the adapters' never carry dossier content.
-    if (error) logger.error('démarche not reconciled', { demarche, error: error.name, message: error.message });
+    if (error) logger.error('démarche not reconciled', { demarche, error: error.name, reason: error.message });
   }
   logger.info('reconciliation done', { ...summary, since: since ?? null });
   if (report.failed > 0) {

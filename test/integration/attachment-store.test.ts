@@ -1,11 +1,12 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { buffer } from 'node:stream/consumers';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { S3AttachmentStore } from '#adapters/s3/attachment-store';
 import { attachmentKey, type FileToFetch } from '#core/attachments';
 import { FileFetchError } from '#core/errors';
 import { startFileServer, startS3rver, type FileRoute, type FileServer, type S3Engine } from '../helpers/s3-engine.ts';
+import { expectingStreamingWarning } from '../helpers/sdk-warnings.ts';
 
 const md5 = (bytes: Buffer) => createHash('md5').update(bytes).digest('base64');
 const CHAMP_ID = Buffer.from('Champ-4102108').toString('base64');
@@ -78,25 +79,6 @@ async function rejection(promise: Promise<unknown>): Promise<FileFetchError> {
   const error = await promise.then(() => undefined, (e: unknown) => e);
   expect(error).toBeInstanceOf(FileFetchError);
   return error as FileFetchError;
-}
-
-const SDK_STREAMING_WARNING = 'An error was encountered in a non-retryable streaming request.';
-
-/**
- * The SDK's retry middleware warns on the console (its default logger) when a streamed upload
- * fails, since a stream cannot be retried. The tests below make uploads fail on purpose: that
- * one warning is expected and kept quiet; any other console.warn is passed on, so it still shows.
- */
-async function expectingStreamingWarning<T>(run: () => Promise<T>): Promise<T> {
-  const original = console.warn.bind(console);
-  const warn = vi.spyOn(console, 'warn').mockImplementation((...args: unknown[]) => {
-    if (args[0] !== SDK_STREAMING_WARNING) original(...args);
-  });
-  try {
-    return await run();
-  } finally {
-    warn.mockRestore();
-  }
 }
 
 describe('S3AttachmentStore against s3rver', () => {
