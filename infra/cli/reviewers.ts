@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
-import type { ReviewerRecord } from '#core/rounds/model';
+import type { ReviewerRecord, SuppressionReason } from '#core/rounds/model';
+import { UnknownReviewerError, unsuppressReviewer } from '#core/mail-events/unsuppress-reviewer';
 import { importReviewers } from '#core/rounds/import-reviewers';
 import { sendLink, SendLinkRefusedError, type SendLinkResult } from '#core/reviews/send-link';
 import { COLLEGES, ReviewerInputSchema, type College, type ReviewerInput } from '#schemas/rounds';
@@ -8,7 +9,7 @@ import { readCsv, readInputFile } from './csv.ts';
 import { NotFoundError, PartialFailureError, RefusedError, UsageError } from './errors.ts';
 import { examples, withConnection, type CommandContext } from './context.ts';
 import { formatTable, plural, truncate, writeJson, writeLines } from './output.ts';
-import { parseRoundId } from './rounds.ts';
+import { parseRoundId, staffActor } from './rounds.ts';
 
 /** `reviewers import --json`: what the import did. */
 export interface ReviewerImportView {
@@ -63,7 +64,8 @@ CSV example:
   reviewers
     .command('list')
     .description('list the reviewers, by email')
-    .option('--json', 'print a JSON array of { id, email, name, conflicts, active, suppressed, college } (college: null when none)')
+    .option('--json', 'print a JSON array of { id, email, name, conflicts, active, suppressed, suppressedReason, suppressedAt, college } '
+      + '(suppressedReason: bounce or complaint, null when not suppressed or unknown; college: null when none)')
     .addHelpText('after', examples('ds-selection reviewers list', 'ds-selection reviewers list --json | jq -r \'.[] | select(.active) | .email\''))
     .action(async (options: { json?: boolean }, command: Command) => {
       await withConnection(context, command, async ({ rounds }) => {
@@ -74,7 +76,38 @@ CSV example:
         }
         if (views.length > 0) writeLines(context.io.stdout, reviewerTable(views));
         const active = views.filter((view) => view.active && !view.suppressed).length;
-        context.io.stderr.write(`${plural(views.length, 'reviewer')} (${active} active)${views.length === 0 ? ': import them with `ds-selection reviewers import FILE`' : ''}\n`);
+        const suppressed = views.filter((view) => view.suppressed).length;
+        context.io.stderr.write(`${plural(views.length, 'reviewer')} (${active} active${suppressed > 0 ? `, ${suppressed} suppressed by SES: see \`ds-selection reviewers unsuppress --help\`` : ''})`
+          + `${views.length === 0 ? ': import them with `ds-selection reviewers import FILE`' : ''}\n`);
+      });
+    });
+  reviewers
+    .command('unsuppress')
+    .description(
+      'lift the suppression SES set on a reviewer\'s address (a permanent bounce or a complaint, see reviewers list): they get mails '
+      + 'and new dossiers again. Do it once the address is fixed (reviewers import) or checked with them. Audited with the reviewer id, '
+      + 'never the address. An email that is no reviewer\'s exits 3; one that is not suppressed changes nothing. '
+      + 'SES\'s own account-level suppression list is separate: remove the address there too (docs/runbook.md, "Suppressed reviewer").',
+    )
+    .argument('<email>', 'the reviewer\'s email, as in reviewers list')
+    .option('--json', 'print { reviewerId, changed, previousReason, previousAt }')
+    .addHelpText('after', examples('ds-selection reviewers unsuppress alice.martin@example.gouv.fr', 'ds-selection --stage prod reviewers unsuppress alice.martin@example.gouv.fr --json'))
+    .action(async (email: string, options: { json?: boolean }, command: Command) => {
+      await withConnection(context, command, async ({ rounds }) => {
+        let result;
+        try {
+          result = await unsuppressReviewer({ email, actor: staffActor(context.io) }, { rounds, clock: { now: () => new Date() } });
+        } catch (error) {
+          if (error instanceof UnknownReviewerError) throw new NotFoundError(`reviewers unsuppress: ${error.message}`);
+          throw error;
+        }
+        if (options.json) writeJson(context.io, result);
+        else if (!result.changed) context.io.stdout.write('reviewers unsuppress: this reviewer is not suppressed: nothing changed\n');
+        else {
+          context.io.stdout.write(`reviewers unsuppress: reviewer ${result.reviewerId} may be mailed and assigned again `
+            + `(suppressed for ${result.previousReason ?? 'an unrecorded reason'}${result.previousAt ? ` since ${result.previousAt}` : ''})\n`);
+          context.io.stderr.write('remember SES\'s account suppression list: aws sesv2 delete-suppressed-destination --email-address <the address>\n');
+        }
       });
     });
   reviewers
@@ -155,12 +188,17 @@ export interface ReviewerView {
   conflicts: string[];
   active: boolean;
   suppressed: boolean;
+  /** Why SES suppressed it (null: not suppressed, or suppressed before reasons were kept). */
+  suppressedReason: SuppressionReason | null;
+  suppressedAt: string | null;
   college: College | null;
 }
 
 export function reviewerView(record: ReviewerRecord): ReviewerView {
   return {
     id: record.id, email: record.email, name: record.name, conflicts: record.conflicts, active: record.active, suppressed: record.suppressed === true,
+    suppressedReason: record.suppressed === true ? record.suppressedReason ?? null : null,
+    suppressedAt: record.suppressed === true ? record.suppressedAt ?? null : null,
     college: record.college ?? null,
   };
 }
@@ -173,7 +211,9 @@ export function reviewerTable(views: ReviewerView[]): string[] {
     views.map((view) => [
       view.email,
       truncate(view.name, 30),
-      view.suppressed ? 'no (mail suppressed)' : view.active ? 'yes' : 'no',
+      view.suppressed
+        ? `no (mail suppressed${view.suppressedReason ? `: ${view.suppressedReason}${view.suppressedAt ? ` ${view.suppressedAt.slice(0, 10)}` : ''}` : ''})`
+        : view.active ? 'yes' : 'no',
       ...(colleges ? [view.college ?? '-'] : []),
       view.conflicts.length === 0 ? '-' : view.conflicts.join(' '),
     ]),

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { DossierRecord } from '#core/dossier';
 import type {
-  AssignmentRecord, AuditRecord, CommitteeDecisionRecord, DecisionRecord, ExclusionRecord, NotificationRecord, ReviewRecord, ReviewerRecord, RoundRecord, RoundStatus,
+  AssignmentRecord, AuditRecord, CommitteeDecisionRecord, DecisionRecord, ExclusionRecord, MailOutcome, NotificationRecord, ReviewRecord, ReviewerRecord, RoundRecord, RoundStatus,
+  SuppressionReason,
 } from '#core/rounds/model';
 import type { RoundsConfig } from '#schemas/rounds';
 import type { MailMessage, Mailer, ReportStore, RoundDossiers, RoundRepository, RoundWrite } from '#core/rounds/ports';
@@ -45,6 +46,7 @@ export class MemoryRoundRepository implements RoundRepository {
     const writes: Method[] = [
       'createRound', 'updateRound', 'putReviewers', 'putAssignments', 'putReview', 'putReviewIfVersion', 'claimNotification',
       'markNotificationSent', 'releaseNotification', 'putDecisions', 'putAudit', 'putExclusion', 'putCommitteeDecision',
+      'recordNotificationOutcome', 'suppressReviewer', 'unsuppressReviewer',
     ];
     return this.calls.filter((c) => writes.includes(c)).length;
   }
@@ -190,6 +192,38 @@ export class MemoryRoundRepository implements RoundRepository {
   async listNotifications(roundId: string) {
     await this.enter('listNotifications');
     return [...this.notifications.values()].filter((n) => n.roundId === roundId).map(clone);
+  }
+
+  async recordNotificationOutcome(
+    notification: Pick<NotificationRecord, 'roundId' | 'reviewerId' | 'key'>,
+    change: { messageId: string; outcome: MailOutcome; at: string; replaces: readonly MailOutcome[] },
+  ) {
+    await this.enter('recordNotificationOutcome');
+    const key = MemoryRoundRepository.notificationKey(notification);
+    const current = this.notifications.get(key);
+    if (!current || current.messageId !== change.messageId) return 'unmatched' as const;
+    if (current.outcome !== undefined && !change.replaces.includes(current.outcome)) return 'unchanged' as const;
+    this.notifications.set(key, { ...current, outcome: change.outcome, outcomeAt: new Date(Date.parse(change.at)).toISOString() });
+    return 'recorded' as const;
+  }
+
+  async suppressReviewer(id: string, reason: SuppressionReason, at: string) {
+    await this.enter('suppressReviewer');
+    const current = this.reviewers.get(id);
+    if (!current) return undefined;
+    if (current.suppressed === true) return { written: false, reviewer: clone(current) };
+    const next = { ...current, suppressed: true, suppressedReason: reason, suppressedAt: new Date(Date.parse(at)).toISOString() };
+    this.reviewers.set(id, next);
+    return { written: true, reviewer: clone(next) };
+  }
+
+  async unsuppressReviewer(id: string) {
+    await this.enter('unsuppressReviewer');
+    const current = this.reviewers.get(id);
+    if (current?.suppressed !== true) return false;
+    const { suppressed: _s, suppressedReason: _r, suppressedAt: _a, ...rest } = current;
+    this.reviewers.set(id, rest);
+    return true;
   }
 
   async putDecisions(decisions: DecisionRecord[]) {

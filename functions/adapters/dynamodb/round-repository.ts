@@ -2,11 +2,13 @@ import {
   DeleteCommand,
   GetCommand,
   PutCommand,
+  UpdateCommand,
   type DynamoDBDocumentClient,
   type QueryCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import type {
-  AssignmentRecord, AuditRecord, CommitteeDecisionRecord, ExclusionRecord, DecisionRecord, NotificationRecord, ReviewRecord, ReviewerRecord, RoundRecord, RoundStatus,
+  AssignmentRecord, AuditRecord, CommitteeDecisionRecord, ExclusionRecord, DecisionRecord, MailOutcome, NotificationRecord, ReviewRecord, ReviewerRecord, RoundRecord, RoundStatus,
+  SuppressionReason,
 } from '#core/rounds/model';
 import type { ReviewWrite, RoundRepository, RoundWrite } from '#core/rounds/ports';
 import { batchWriteDrained, chunks, isConditionalCheckFailed, queryAll, withoutStorageAttributes, type BatchRetryOptions } from '#adapters/dynamodb/client';
@@ -287,6 +289,49 @@ export class DynamoRoundRepository implements RoundRepository {
     return Item ? withoutStorageAttributes<ReviewerRecord>(Item) : undefined;
   }
 
+  /**
+   * Sets `suppressed`, `suppressedReason` and `suppressedAt` with one UpdateItem conditioned on the
+   * reviewer existing and not being suppressed yet (the first suppression stays); then reads the
+   * reviewer back, consistently. Only those three attributes are written: a name or conflicts
+   * changed meanwhile stay.
+   */
+  async suppressReviewer(id: string, reason: SuppressionReason, at: string): Promise<{ written: boolean; reviewer: ReviewerRecord } | undefined> {
+    let written = false;
+    try {
+      await this.client.send(new UpdateCommand({
+        TableName: this.tableName,
+        Key: { [PK]: reviewerPk(keyPart('reviewer id', id)), [SK]: REVIEWER_SK },
+        UpdateExpression: 'SET #suppressed = :true, #reason = :reason, #at = :at',
+        ConditionExpression: 'attribute_exists(#pk) AND (attribute_not_exists(#suppressed) OR #suppressed <> :true)',
+        ExpressionAttributeNames: { '#pk': PK, '#suppressed': 'suppressed', '#reason': 'suppressedReason', '#at': 'suppressedAt' },
+        ExpressionAttributeValues: { ':true': true, ':reason': reason, ':at': instant('suppressedAt', at) },
+      }));
+      written = true;
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw error;
+    }
+    const reviewer = await this.getReviewer(id);
+    return reviewer ? { written, reviewer } : undefined;
+  }
+
+  /** Removes the three suppression attributes, if the reviewer is suppressed (one conditional UpdateItem). */
+  async unsuppressReviewer(id: string): Promise<boolean> {
+    try {
+      await this.client.send(new UpdateCommand({
+        TableName: this.tableName,
+        Key: { [PK]: reviewerPk(keyPart('reviewer id', id)), [SK]: REVIEWER_SK },
+        UpdateExpression: 'REMOVE #suppressed, #reason, #at',
+        ConditionExpression: 'attribute_exists(#pk) AND #suppressed = :true',
+        ExpressionAttributeNames: { '#pk': PK, '#suppressed': 'suppressed', '#reason': 'suppressedReason', '#at': 'suppressedAt' },
+        ExpressionAttributeValues: { ':true': true },
+      }));
+      return true;
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) return false;
+      throw error;
+    }
+  }
+
   /** Index query on gsi2 (eventually consistent in AWS), ordered by id. */
   async listReviewers(): Promise<ReviewerRecord[]> {
     const items = await this.queryAll({
@@ -412,6 +457,35 @@ export class DynamoRoundRepository implements RoundRepository {
   /** Consistent, ordered by reviewer then key. */
   async listNotifications(roundId: string): Promise<NotificationRecord[]> {
     return this.listRoundItems<NotificationRecord>(roundId, SK_PREFIX.notification);
+  }
+
+  /**
+   * One UpdateItem conditioned on the message id and on the stored outcome being absent or one of
+   * `replaces`: a replayed or older event changes nothing. When the condition fails, a consistent
+   * read tells an unknown notification (or another message id) from an outcome that stays.
+   */
+  async recordNotificationOutcome(
+    notification: Pick<NotificationRecord, 'roundId' | 'reviewerId' | 'key'>,
+    change: { messageId: string; outcome: MailOutcome; at: string; replaces: readonly MailOutcome[] },
+  ): Promise<'recorded' | 'unchanged' | 'unmatched'> {
+    const key = notificationKey(notification);
+    const replaces = Object.fromEntries(change.replaces.map((outcome, index) => [`:replace${index}`, outcome]));
+    try {
+      await this.client.send(new UpdateCommand({
+        TableName: this.tableName,
+        Key: key,
+        UpdateExpression: 'SET #outcome = :outcome, #outcomeAt = :at',
+        ConditionExpression: `#messageId = :messageId AND (attribute_not_exists(#outcome)${
+          change.replaces.length > 0 ? ` OR #outcome IN (${Object.keys(replaces).join(', ')})` : ''})`,
+        ExpressionAttributeNames: { '#outcome': 'outcome', '#outcomeAt': 'outcomeAt', '#messageId': 'messageId' },
+        ExpressionAttributeValues: { ':outcome': change.outcome, ':at': instant('outcome at', change.at), ':messageId': change.messageId, ...replaces },
+      }));
+      return 'recorded';
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw error;
+    }
+    const { Item } = await this.client.send(new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }));
+    return Item && Item.messageId === change.messageId ? 'unchanged' : 'unmatched';
   }
 
   // Decisions, audit

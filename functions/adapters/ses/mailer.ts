@@ -1,5 +1,6 @@
 import { SendEmailCommand, type SESv2Client, type SendEmailCommandInput } from '@aws-sdk/client-sesv2';
 import type { MailMessage, Mailer } from '#core/rounds/ports';
+import { messageTagsOf } from '#core/mail-events/message-tags';
 
 export interface SesMailerOptions {
   client: SESv2Client;
@@ -82,6 +83,9 @@ export class SesMailer implements Mailer {
       },
       ...(this.configurationSetName ? { ConfigurationSetName: this.configurationSetName } : {}),
     };
+    // Which notification this is (round, reviewer id, key: no personal data): SES returns the tags in its events.
+    const tags = message.tags ? messageTagsOf(message.tags) : [];
+    if (tags.length > 0) input.EmailTags = tags;
     let messageId: string | undefined;
     try {
       ({ MessageId: messageId } = await this.client.send(new SendEmailCommand(input)));

@@ -86,7 +86,14 @@ export interface ReviewerRecord {
   college?: College;
   /** Set when SES reports a bounce or complaint: no more mail to this address. */
   suppressed?: boolean;
+  /** Why (handle-mail-events): a permanent bounce or a complaint. Absent on flags set before reasons were kept. */
+  suppressedReason?: SuppressionReason;
+  /** When the suppression was recorded (ISO instant, UTC): the first event that suppressed the address. */
+  suppressedAt?: string;
 }
+
+/** What made SES report an address: a permanent bounce, or the recipient marking a mail as spam. */
+export type SuppressionReason = 'bounce' | 'complaint';
 
 export interface AssignmentRecord {
   roundId: string;
@@ -141,7 +148,13 @@ export const storedVersion = (review: Pick<ReviewRecord, 'version'> | undefined)
  * another reviewer declared a conflict (key `reassignment:<dossier>`); `reminder`; `link`: a new
  * link staff sent (key `link:<Paris day>`); `selection_report`: to staff.
  */
-export type NotificationTemplate = 'assignment' | 'reassignment' | 'reminder' | 'link' | 'selection_report';
+export type NotificationTemplate = 'assignment' | 'reassignment' | 'reminder' | 'link' | 'selection_report' | 'suppression';
+
+/**
+ * What SES said became of a mail (handle-mail-events), matched by its message tags and message id.
+ * A later event replaces a milder one only (delivered < rejected, bounced < complained).
+ */
+export type MailOutcome = 'delivered' | 'bounced' | 'complained' | 'rejected';
 
 export interface NotificationRecord {
   roundId: string;
@@ -152,6 +165,10 @@ export interface NotificationRecord {
   status: 'sending' | 'sent';
   updatedAt: string;
   messageId?: string;
+  /** What SES reported of this mail (handle-mail-events); absent until an event arrives. */
+  outcome?: MailOutcome;
+  /** When that event happened (SES's timestamp, ISO). */
+  outcomeAt?: string;
 }
 
 export type DecisionOutcome = 'selected' | 'waitlisted' | 'not_selected';
@@ -244,7 +261,9 @@ export type RoundStep = 'open' | 'close-submissions' | 'remind' | 'close-selecti
  * What else is audited in a round: a conflict of interest declared on the page, reviews imported
  * by staff, a dossier excluded from (or put back in) the round, a committee's outcome.
  */
-export type RoundAction = 'declare-conflict' | 'import-reviews' | 'exclude-dossier' | 'include-dossier' | 'decide';
+export type RoundAction = 'declare-conflict' | 'import-reviews' | 'exclude-dossier' | 'include-dossier' | 'decide'
+  /** Under the pseudo-round `mail-events` (functions/core/mail-events): an address SES reported, and staff lifting it. */
+  | 'suppress-reviewer' | 'unsuppress-reviewer';
 
 export interface AuditRecord {
   roundId: string;

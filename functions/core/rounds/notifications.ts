@@ -63,7 +63,8 @@ export async function deliverMails(deps: { rounds: RoundRepository; mailer: Mail
     }
     let messageId: string;
     try {
-      messageId = await deps.mailer.send(await mail.message());
+      // Tagged with the notification's key: SES's delivery, bounce and complaint events name it (handle-mail-events).
+      messageId = await deps.mailer.send({ ...(await mail.message()), tags: { roundId: mail.roundId, reviewerId: mail.reviewerId, key: mail.key } });
     } catch {
       // The error may quote the address: it is not kept. Give the claim back for the next run.
       await deps.rounds.releaseNotification(record);

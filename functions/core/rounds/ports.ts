@@ -1,6 +1,7 @@
 import type { DossierRecord } from '../dossier.ts';
 import type {
-  AssignmentRecord, AuditRecord, CommitteeDecisionRecord, DecisionRecord, ExclusionRecord, NotificationRecord, ReviewRecord, ReviewerRecord, RoundRecord, RoundStatus,
+  AssignmentRecord, AuditRecord, CommitteeDecisionRecord, DecisionRecord, ExclusionRecord, MailOutcome, NotificationRecord, ReviewRecord, ReviewerRecord, RoundRecord, RoundStatus,
+  SuppressionReason,
 } from './model.ts';
 
 /** The ports of the round use cases. The DynamoDB adapter implements RoundRepository; SES the Mailer. */
@@ -60,6 +61,24 @@ export interface RoundRepository {
   /** Gives a claim back after a failed send, so the next run tries again. */
   releaseNotification(record: NotificationRecord): Promise<void>;
   listNotifications(roundId: string): Promise<NotificationRecord[]>;
+  /**
+   * Records what SES said of a sent mail, only on the notification whose `messageId` is this one,
+   * and only over no outcome or one of `replaces` (a milder one): `recorded`; `unchanged` when the
+   * stored outcome stays; `unmatched` when there is no such notification or another message id.
+   */
+  recordNotificationOutcome(
+    notification: Pick<NotificationRecord, 'roundId' | 'reviewerId' | 'key'>,
+    change: { messageId: string; outcome: MailOutcome; at: string; replaces: readonly MailOutcome[] },
+  ): Promise<'recorded' | 'unchanged' | 'unmatched'>;
+
+  /**
+   * Marks a reviewer suppressed (reason, instant) unless they already are: the first suppression
+   * is kept. Returns the reviewer as stored after it (read consistently) and whether this call
+   * wrote it, or undefined for an unknown id.
+   */
+  suppressReviewer(id: string, reason: SuppressionReason, at: string): Promise<{ written: boolean; reviewer: ReviewerRecord } | undefined>;
+  /** Lifts a suppression (staff fixed the address); false when the reviewer is unknown or was not suppressed. */
+  unsuppressReviewer(id: string): Promise<boolean>;
 
   putDecisions(decisions: DecisionRecord[]): Promise<void>;
   listDecisions(roundId: string): Promise<DecisionRecord[]>;
@@ -89,6 +108,17 @@ export interface MailMessage {
   text: string;
   html?: string;
   /** Attachments are not needed: reports are linked, not attached. */
+  /**
+   * Which notification this mail is (set by deliverMails): the mailer sends them as SES message
+   * tags, which come back in SES's events (handle-mail-events). Ids and keys only, no personal data.
+   */
+  tags?: MailTags;
+}
+
+export interface MailTags {
+  roundId: string;
+  reviewerId: string;
+  key: string;
 }
 
 export interface Mailer {
