@@ -38,10 +38,10 @@ describe('importReviewers', () => {
   it('keeps the suppressed flag set by bounces', async () => {
     await importReviewers(FILE, { rounds });
     const id = byEmail('bob@example.fr')!.id;
-    rounds.reviewers.set(id, { ...rounds.reviewers.get(id)!, suppressed: true });
+    rounds.reviewers.set(id, { ...rounds.reviewers.get(id)!, suppressed: true, suppressedReason: 'bounce', suppressedAt: '2026-03-14T08:00:00.000Z' });
     expect(await importReviewers(FILE, { rounds })).toEqual({ imported: 0, updated: 0, unchanged: 3 });
     await importReviewers([{ email: 'bob@example.fr', name: 'Bob D.' }], { rounds });
-    expect(rounds.reviewers.get(id)).toMatchObject({ name: 'Bob D.', suppressed: true });
+    expect(rounds.reviewers.get(id)).toMatchObject({ name: 'Bob D.', suppressed: true, suppressedReason: 'bounce', suppressedAt: '2026-03-14T08:00:00.000Z' });
   });
 
   it('rejects the whole file on a duplicate email, naming the lines (not the address)', async () => {

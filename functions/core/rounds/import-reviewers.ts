@@ -79,7 +79,14 @@ export async function importReviewers(
     // Absent from the entry: the stored college stays; null: removed.
     const college = given === undefined ? current?.college : given ?? undefined;
     const record: ReviewerRecord = { ...entry, id: current?.id ?? newId(), ...(college ? { college } : {}) };
-    const next: ReviewerRecord = current?.suppressed ? { ...record, suppressed: true } : record;
+    // A suppression set by mail events stays, with why and since when (only `reviewers unsuppress` lifts it).
+    const next: ReviewerRecord = current?.suppressed
+      ? {
+        ...record, suppressed: true,
+        ...(current.suppressedReason ? { suppressedReason: current.suppressedReason } : {}),
+        ...(current.suppressedAt ? { suppressedAt: current.suppressedAt } : {}),
+      }
+      : record;
     if (!current) result.imported++;
     else if (sameReviewer(current, next)) {
       result.unchanged++;
