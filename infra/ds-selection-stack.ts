@@ -23,7 +23,8 @@ import { Secrets } from '#infra/constructs/secrets';
 import { PERSONAL_DATA_PREFIXES, Storage } from '#infra/constructs/storage';
 import { VISIBILITY_TIMEOUT_FACTOR } from '#infra/pipeline-settings';
 import { HTTP_ROUTES } from '#infra/routes';
-import { SCHEDULED_FUNCTIONS, SCHEDULES } from '#infra/schedules';
+import { SCHEDULED_FUNCTIONS, schedulesFor } from '#infra/schedules';
+import { WRITE_TOKEN_OUTPUT, writeBackSettingsOf } from '#schemas/write-back';
 import { senderBelongsTo, type StageConfig } from '#infra/stage-config';
 
 /** Repository root: where package.json, package-lock.json and functions/ are. */
@@ -49,6 +50,8 @@ export const REPORT_OBJECTS_PATTERN = `${REPORT_KEY_PREFIX}*`;
 export const REVIEW_PAGE_READ_KEY_PATTERNS = [`${REVIEWER_KEY_PREFIX}*`, `${DOSSIER_KEY_PREFIX}*`] as const;
 /** Items the purge deletes or reduces: dossiers (and their FILE# items) and round records. */
 export const PURGE_ITEMS_KEY_PATTERNS = [DOSSIER_ITEMS_KEY_PATTERN, ROUND_ITEMS_KEY_PATTERN] as const;
+/** Reviewer items handle-mail-events suppresses (one conditional UpdateItem each, read back). */
+export const MAIL_EVENTS_REVIEWER_KEY_PATTERN = `${REVIEWER_KEY_PREFIX}*`;
 /** The objects the review page presigns downloads of: the archived attachments only. */
 export const ATTACHMENT_OBJECTS_PATTERN = 'attachments/*';
 
@@ -107,7 +110,10 @@ export class DsSelectionStack extends Stack {
     readonly runRoundStep: FunctionWithLogGroup;
     readonly serveReviewPage: FunctionWithLogGroup;
     readonly purgeExpiredData: FunctionWithLogGroup;
+    readonly handleMailEvents: FunctionWithLogGroup;
   };
+  /** write-back-decisions: only on stages with writeBack.enabled (not in `functions`, which every stage has). */
+  readonly writeBackDecisions: FunctionWithLogGroup | undefined;
 
   /** The stage's AZs (see availabilityZones below). */
   private readonly stageAvailabilityZones: string[];
@@ -135,7 +141,8 @@ export class DsSelectionStack extends Stack {
     Tags.of(this).add('stage', stage.name);
 
     this.storage = new Storage(this, 'Storage', { removalPolicy, accessLogRetentionDays: stage.logRetentionDays, retention: RETENTION_CONFIG });
-    this.secrets = new Secrets(this, 'Secrets', { stageName: stage.name, removalPolicy });
+    const writeBack = writeBackSettingsOf(stage.writeBack);
+    this.secrets = new Secrets(this, 'Secrets', { stageName: stage.name, removalPolicy, writeBack: writeBack !== undefined });
     const alarms = new AlarmTopic(this, 'Alarms', {
       stageName: stage.name,
       emails: [...(stage.alarmEmail ? [stage.alarmEmail] : []), ...stage.alarmEmails],
@@ -149,7 +156,7 @@ export class DsSelectionStack extends Stack {
       removalPolicy,
       alarmTopic: alarms.topic,
     });
-    this.schedules = new Schedules(this, 'Schedules', { definitions: SCHEDULES, removalPolicy, alarmTopic: alarms.topic });
+    this.schedules = new Schedules(this, 'Schedules', { definitions: schedulesFor({ writeBack: writeBack !== undefined }), removalPolicy, alarmTopic: alarms.topic });
     this.egress = stage.fixedEgressIp
       ? new FixedEgress(this, 'Egress', {
           availabilityZones: this.stageAvailabilityZones,
@@ -360,11 +367,37 @@ export class DsSelectionStack extends Stack {
     });
     this.grantPurge(purgeExpiredData);
 
-    this.functions = { receiveDsWebhook, receiveDsWebhookV2, ingestDossier, reconcileDossiers, runRoundStep, serveReviewPage, purgeExpiredData };
+    // SES events (bounces, complaints, rejects, deliveries of the configuration set) through an
+    // EventBridge rule: suppresses reviewers, records outcomes, mails staff (docs/deploy.md section 12).
+    const handleMailEvents = new FunctionWithLogGroup(this, 'HandleMailEvents', {
+      ...common,
+      entry: entry('handle-mail-events'),
+      description: 'SES events of the configuration set (EventBridge) -> reviewer suppression, notification outcomes, staff mail',
+      memorySize: 256,
+      timeout: Duration.seconds(30),
+      environment: {
+        TABLE_NAME: table.tableName,
+        MAIL_FROM: sender,
+        SES_CONFIGURATION_SET: this.mail.configurationSet.configurationSetName,
+        ...roundsConfigEnv,
+      },
+      // Asynchronous invocations that still fail after Lambda's two retries (the event is the message).
+      deadLetterQueue: this.schedules.deadLetterQueue,
+    });
+    this.grantMailEvents(handleMailEvents);
+    this.mail.routeEventsTo(handleMailEvents.function);
+
+    // Write-back (docs/deploy.md section 16), only when the stage enables it: calls DS with the
+    // write token (its own secret), so it leaves through the fixed egress IP when there is one.
+    const writeBackDecisions = writeBack ? this.writeBackFunction(writeBack, common, entry('write-back-decisions'), dsNetwork, stage) : undefined;
+
+    this.writeBackDecisions = writeBackDecisions;
+    this.functions = { receiveDsWebhook, receiveDsWebhookV2, ingestDossier, reconcileDossiers, runRoundStep, serveReviewPage, purgeExpiredData, handleMailEvents };
     this.schedules.connect({
       'reconcile-dossiers': reconcileDossiers.function,
       'run-round-step': runRoundStep.function,
       'purge-expired-data': purgeExpiredData.function,
+      ...(writeBackDecisions ? { 'write-back-decisions': writeBackDecisions.function } : {}),
     });
 
     this.alarms = new OperationalAlarms(this, 'OperationalAlarms', {
@@ -377,6 +410,8 @@ export class DsSelectionStack extends Stack {
         'run-round-step': runRoundStep.function,
         'serve-review-page': serveReviewPage.function,
         'purge-expired-data': purgeExpiredData.function,
+        'handle-mail-events': handleMailEvents.function,
+        ...(writeBackDecisions ? { 'write-back-decisions': writeBackDecisions.function } : {}),
       },
       apiStage: this.api.stage,
       ingestQueue: queue,
@@ -406,9 +441,63 @@ export class DsSelectionStack extends Stack {
     output('MailConfigurationSetName', this.mail.configurationSet.configurationSetName, 'SES configuration set every mail goes through (bounce and complaint suppression).');
     output('DemarcheNumbers', demarches, 'Démarche number(s) this stage accepts and ingests (comma-separated).');
     output('DsApiUrl', stage.dsApiUrl, 'DS GraphQL endpoint the stage calls.');
+    if (this.secrets.dsWriteToken) {
+      new CfnOutput(this, WRITE_TOKEN_OUTPUT, {
+        value: this.secrets.dsWriteToken.secretArn,
+        description: 'Secret to fill with the DS API token WITH WRITE ACCESS (put-secret-value): write-back-decisions only.',
+      });
+    }
     if (this.egress) {
       output('EgressIp', this.egress.eip.attrPublicIp, 'Fixed source IP of the calls to DS: put it in the DS API token IP filter.');
     }
+  }
+
+  /**
+   * write-back-decisions: reads the round, its decisions, exclusions and write-back records, and
+   * writes its WRITEBACK# records and audit record (all under `ROUND#<id>`); the dossiers of the
+   * round by gsi1 (those without a decision are reported); the DS write token, which no other
+   * function may read. No S3, no SES, no queue.
+   */
+  private writeBackFunction(
+    settings: NonNullable<ReturnType<typeof writeBackSettingsOf>>,
+    common: Pick<FunctionWithLogGroupProps, 'projectRoot' | 'logRetention' | 'logLevel' | 'removalPolicy'>,
+    entryPath: string,
+    network: Partial<Pick<FunctionWithLogGroupProps, 'vpc' | 'vpcSubnets' | 'securityGroups'>>,
+    stage: StageConfig,
+  ): FunctionWithLogGroup {
+    const { table } = this.storage;
+    const writeToken = this.secrets.dsWriteToken;
+    if (!writeToken) throw new Error('write-back needs the DsWriteToken secret (Secrets writeBack: true)');
+    const fnSettings = SCHEDULED_FUNCTIONS['write-back-decisions']!;
+    const fn = new FunctionWithLogGroup(this, 'WriteBackDecisions', {
+      ...common,
+      entry: entryPath,
+      description: fnSettings.description,
+      memorySize: fnSettings.memoryMb,
+      timeout: Duration.seconds(fnSettings.timeoutSeconds),
+      environment: {
+        TABLE_NAME: table.tableName,
+        DS_API_URL: stage.dsApiUrl,
+        DS_API_TIMEOUT_SECONDS: String(stage.dsApiTimeoutSeconds),
+        DS_WRITE_TOKEN_SECRET_ARN: writeToken.secretArn,
+        WRITE_BACK_SETTINGS: JSON.stringify(settings),
+      },
+      deadLetterQueue: this.schedules.deadLetterQueue,
+      ...network,
+    });
+    fn.role.addToPolicy(new iam.PolicyStatement({
+      sid: 'WriteBackRoundItems',
+      actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'],
+      resources: [table.tableArn],
+      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [ROUND_ITEMS_KEY_PATTERN] } },
+    }));
+    fn.role.addToPolicy(new iam.PolicyStatement({
+      sid: 'DossiersOfARoundByIndex',
+      actions: ['dynamodb:Query'],
+      resources: [`${table.tableArn}/index/${TABLE_KEYS.gsi1.indexName}`],
+    }));
+    fn.role.addToPolicy(readSecret(writeToken.secretArn));
+    return fn;
   }
 
   /**
@@ -447,6 +536,39 @@ export class DsSelectionStack extends Stack {
       reason:
         'Report keys are per round (reports/<round>/selection.json and .csv), one folder per round to come; the wildcard is limited to that prefix of the stack\'s own bucket, with PutObject only.',
     });
+  }
+
+  /**
+   * handle-mail-events' permissions: on reviewer items (`REVIEWER#*`) the suppression's
+   * conditional UpdateItem and its consistent read-back; on round items (`ROUND#*`) the outcome's
+   * conditional UpdateItem and its read-back, and the staff mail's claim, mark and release plus the
+   * audit record (PutItem, DeleteItem) under the pseudo-round `mail-events`; the reviewers by the
+   * named gsi2 index (to match an address); SES as the sender through the configuration set.
+   */
+  private grantMailEvents(fn: FunctionWithLogGroup): void {
+    const { table } = this.storage;
+    fn.role.addToPolicy(new iam.PolicyStatement({
+      sid: 'SuppressReviewers',
+      actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+      resources: [table.tableArn],
+      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [MAIL_EVENTS_REVIEWER_KEY_PATTERN] } },
+    }));
+    fn.role.addToPolicy(new iam.PolicyStatement({
+      sid: 'NotificationOutcomesAndStaffMail',
+      actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+      resources: [table.tableArn],
+      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [ROUND_ITEMS_KEY_PATTERN] } },
+    }));
+    fn.role.addToPolicy(new iam.PolicyStatement({
+      sid: 'ReviewersByIndex',
+      actions: ['dynamodb:Query'],
+      resources: [`${table.tableArn}/index/${TABLE_KEYS.gsi2.indexName}`],
+    }));
+    fn.role.addToPolicy(new iam.PolicyStatement({
+      sid: 'SendAsTheSenderOnly',
+      actions: ['ses:SendEmail'],
+      resources: [...this.mail.identityArns, this.mail.configurationSetArn],
+    }));
   }
 
   /**

@@ -61,6 +61,14 @@ export const SCHEDULED_FUNCTIONS: Readonly<Record<string, ScheduledFunction>> = 
     timeoutSeconds: 300,
     memoryMb: 256,
   },
+  // Only on stages with writeBack.enabled (WRITE_BACK_SCHEDULES below).
+  'write-back-decisions': {
+    description: 'Schedule or staff -> the decisions of the latest closed round written back to DS (accepter, refuser, passer en instruction, annotations)',
+    // About 4 DS calls per dossier, paced under DS's 400 a minute: 200 dossiers take about 2 minutes.
+    // A run stops between two dossiers a minute before its deadline; the next run does what is left.
+    timeoutSeconds: 900,
+    memoryMb: 256,
+  },
 };
 
 /**
@@ -125,6 +133,28 @@ export const SCHEDULES: readonly ScheduleDefinition[] = [
   },
 ];
 
+/**
+ * Write-back of decisions to DS, on stages that enable it (the stack and the local runtime add
+ * these to SCHEDULES then): the day after close-selection (the 22nd), so staff have a day to read
+ * the report (and run `rounds write-back --dry-run`) before applicants get DS's mail.
+ */
+export const WRITE_BACK_SCHEDULES: readonly ScheduleDefinition[] = [
+  {
+    name: 'write-back-decisions',
+    functionName: 'write-back-decisions',
+    expression: `cron(0 9 23 ${ROUND_MONTHS} ? *)`,
+    timeZone: SCHEDULE_TIME_ZONE,
+    description: 'The 23rd of every odd month, 09:00: write the decisions of the latest closed round back to DS (applicants get DS\'s mail)',
+    input: {},
+    retry: { maxAttempts: 5, maxEventAgeSeconds: 3600 },
+  },
+];
+
+/** The schedules of a stage: SCHEDULES, plus write-back's when the stage enables it. */
+export function schedulesFor(options: { writeBack: boolean }): readonly ScheduleDefinition[] {
+  return options.writeBack ? [...SCHEDULES, ...WRITE_BACK_SCHEDULES] : SCHEDULES;
+}
+
 /** Local hours in which a cron schedule must not fire: Paris changes clocks between 02:00 and 03:00. */
 export const DST_CHANGE_HOURS: readonly number[] = [2];
 
@@ -175,3 +205,4 @@ export function assertValidSchedules(definitions: readonly ScheduleDefinition[])
 }
 
 assertValidSchedules(SCHEDULES);
+assertValidSchedules(WRITE_BACK_SCHEDULES);

@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { DEFAULT_DS_API_URL } from '#schemas/env';
 import { RoundsConfigNameSchema } from '#schemas/rounds';
+import { WriteBackStageSchema } from '#schemas/write-back';
 import { INGEST_PIPELINE } from '#infra/pipeline-settings';
 
 /**
@@ -169,6 +170,11 @@ export const StageConfigSchema = z
       .string()
       .regex(/^([^@\s]+@)?([a-z0-9-]+\.)+[a-z]{2,}$/i, 'must be a domain (example.gouv.fr) or an email address verified in SES')
       .optional(),
+    /**
+     * Decisions written back to DS (docs/deploy.md section 16): off by default. On, the stack adds
+     * the write-back-decisions function, its schedule and the write token's secret.
+     */
+    writeBack: WriteBackStageSchema.optional(),
   })
   .strict()
   .superRefine((stage, ctx) => {

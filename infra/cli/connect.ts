@@ -11,6 +11,7 @@ import { createDocumentClient } from '#adapters/dynamodb/client';
 import { DynamoDossierRepository } from '#adapters/dynamodb/dossier-repository';
 import { DynamoRoundDossiers } from '#adapters/dynamodb/round-dossiers';
 import { DynamoRoundRepository } from '#adapters/dynamodb/round-repository';
+import { DynamoWriteBackRepository } from '#adapters/dynamodb/write-back-repository';
 import { DsGraphqlClient } from '#adapters/ds-api/graphql-client';
 import { createS3Client } from '#adapters/s3/client';
 import { S3AttachmentStore } from '#adapters/s3/attachment-store';
@@ -73,6 +74,8 @@ export interface Connection {
   rounds: DynamoRoundRepository;
   /** The dossiers of a round, every page. */
   roundDossiers: DynamoRoundDossiers;
+  /** Write-back records (`WRITEBACK#`) and audit of `rounds write-back`, in the same table. */
+  writeBacks: DynamoWriteBackRepository;
   reports: S3ReportStore;
   /** schemas/rounds-config.json, with the stage's sender (infra/stages/<name>.json `mailFrom`) when it has one. */
   roundsConfig: RoundsConfig;
@@ -240,6 +243,7 @@ export async function connect(globals: GlobalOptions, io: CliIo): Promise<Connec
     ingestQueue: new SqsIngestQueue({ client: sqs, queueUrl: outputs.IngestQueueUrl }),
     rounds,
     roundDossiers,
+    writeBacks: new DynamoWriteBackRepository({ client: documentClient, tableName: outputs.TableName }),
     reports,
     roundsConfig,
     async roundStepDependencies(wrapMailer = (mailer) => mailer) {

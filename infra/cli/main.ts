@@ -13,6 +13,7 @@ import { registerReviewerCommands } from './reviewers.ts';
 import { registerReviewCommands } from './reviews.ts';
 import { registerRoundCommands } from './rounds.ts';
 import { registerSyncCommand } from './sync.ts';
+import { registerWriteBackCommand } from './write-back.ts';
 
 /**
  * `ds-selection`: the staff CLI (docs/cli.md). bin/ds-selection.js loads this file through
@@ -57,6 +58,10 @@ export function buildProgram(context: CommandContext): Command {
   registerSyncCommand(program, context);
   registerDlqCommands(program, context);
   registerRoundCommands(program, context);
+  // write-back belongs to the rounds group (infra/cli/write-back.ts).
+  const rounds = program.commands.find((command) => command.name() === 'rounds');
+  if (!rounds) throw new Error('the rounds command group is missing');
+  registerWriteBackCommand(rounds, context);
   registerReviewerCommands(program, context);
   registerReviewCommands(program, context);
   registerReportCommand(program, context);

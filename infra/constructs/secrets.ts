@@ -5,6 +5,8 @@ import { Construct } from 'constructs';
 export interface SecretsProps {
   readonly stageName: string;
   readonly removalPolicy: RemovalPolicy;
+  /** Creates the DS write token's secret (stages with writeBack.enabled only). */
+  readonly writeBack?: boolean;
 }
 
 /** Length of the random token in the legacy webhook URL path. */
@@ -27,6 +29,8 @@ export class Secrets extends Construct {
   readonly dsApiToken: secretsmanager.Secret;
   readonly dsWebhookV2Secret: secretsmanager.Secret;
   readonly reviewLinkSecret: secretsmanager.Secret;
+  /** The DS token with write access, for write-back only (its function alone may read it); undefined when write-back is off. */
+  readonly dsWriteToken: secretsmanager.Secret | undefined;
 
   constructor(scope: Construct, id: string, props: SecretsProps) {
     super(scope, id);
@@ -82,5 +86,17 @@ export class Secrets extends Construct {
       reason:
         'The key signs the review links already mailed to reviewers: an automatic rotation would break every link of a running round. Rotate by hand between rounds, when no review is under way (put-secret-value).',
     });
+
+    this.dsWriteToken = props.writeBack ? new secretsmanager.Secret(this, 'DsWriteToken', {
+      description: `ds-selection ${props.stageName}: DS GraphQL API token WITH WRITE ACCESS (limited to the démarche, IP-restricted), for write-back-decisions only. Placeholder until ops run put-secret-value.`,
+      removalPolicy: props.removalPolicy,
+    }) : undefined;
+    if (this.dsWriteToken) {
+      Validations.of(this.dsWriteToken).acknowledge({
+        id: 'AwsSolutions-SMG4',
+        reason:
+          'The value is an API token with write access issued by Démarches Simplifiées in its admin UI; AWS cannot mint one. It expires within a year and DS mails the admins before: ops create a new one and put it here (docs/deploy.md section 16).',
+      });
+    }
   }
 }

@@ -12,6 +12,8 @@ export interface LocalSecrets {
   webhookV2Secret: string;
   /** The token the built-in DS simulator expects. */
   simulatorToken: string;
+  /** The simulator's token with write access (write-back, DS_WRITE_BACK=1): a token of its own, as on DS. */
+  simulatorWriteToken: string;
   /** The key that signs reviewers' review links (REVIEW_LINK_SECRET). */
   reviewLinkSecret: string;
 }
@@ -28,6 +30,7 @@ export async function loadLocalSecrets(dataDir: string, env: NodeJS.ProcessEnv):
     webhookToken: env.WEBHOOK_TOKEN || stored.webhookToken || randomBytes(24).toString('hex'),
     webhookV2Secret: env.DS_WEBHOOK_V2_SECRET || stored.webhookV2Secret || `whsec_${randomBytes(32).toString('base64')}`,
     simulatorToken: stored.simulatorToken || randomBytes(24).toString('base64url'),
+    simulatorWriteToken: stored.simulatorWriteToken || randomBytes(24).toString('base64url'),
     // Kept across restarts: a new key would break the links already mailed.
     reviewLinkSecret: env.REVIEW_LINK_SECRET || stored.reviewLinkSecret || randomBytes(32).toString('base64url'),
   };

@@ -1,4 +1,4 @@
-import { chmod, rename, writeFile } from 'node:fs/promises';
+import { chmod, rename, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SQSClient } from '@aws-sdk/client-sqs';
@@ -6,7 +6,9 @@ import type { SQSEvent, Context } from 'aws-lambda';
 import { DEFAULT_DS_API_URL } from '#schemas/env';
 import { HTTP_ROUTES } from '../routes.ts';
 import { INGEST_PIPELINE } from '../pipeline-settings.ts';
-import { SCHEDULES } from '../schedules.ts';
+import { schedulesFor } from '../schedules.ts';
+import { DEFAULT_MOTIVATIONS, LOCAL_WRITE_BACK_FILE, type LocalWriteBack } from '#schemas/write-back';
+import { SIMULATOR_INSTRUCTEUR_ID } from './ds-simulator-mutations.ts';
 import type { StackOutputs } from '../stack-outputs.ts';
 import { lockDataDir, removeIfOwned } from './data-dir-lock.ts';
 import { DsSimulator, type DsSimulatorOptions } from './ds-simulator.ts';
@@ -76,13 +78,32 @@ async function bindGateway(port: number): Promise<{ gateway: HttpGateway; port: 
   }
 }
 
-async function startDs(env: NodeJS.ProcessEnv, simulatorToken: string, webhooks: DsSimulatorOptions['webhooks'], port: number) {
+/**
+ * Write-back locally (DS_WRITE_BACK=1, off by default): against the simulator with its write token
+ * and instructeur, or against the real DS with DS_WRITE_TOKEN and DS_INSTRUCTEUR_ID.
+ */
+function localWriteBack(env: NodeJS.ProcessEnv, ds: { url: string; simulator?: DsSimulator }, simulatorWriteToken: string): LocalWriteBack | undefined {
+  const flag = (env.DS_WRITE_BACK ?? '').trim();
+  if (!['', '0', '1', 'false', 'true'].includes(flag)) throw new Error('DS_WRITE_BACK: must be 1 (write decisions back to DS) or 0');
+  if (flag !== '1' && flag !== 'true') return undefined;
+  if (!ds.simulator && !(env.DS_WRITE_TOKEN && env.DS_INSTRUCTEUR_ID)) {
+    throw new Error('DS_WRITE_BACK: against the real DS (DS_API_TOKEN set) it needs DS_WRITE_TOKEN (a token with write access) and DS_INSTRUCTEUR_ID');
+  }
+  return {
+    dsApiUrl: ds.url,
+    writeToken: ds.simulator ? simulatorWriteToken : env.DS_WRITE_TOKEN!,
+    settings: { instructeurId: ds.simulator ? SIMULATOR_INSTRUCTEUR_ID : env.DS_INSTRUCTEUR_ID!, motivations: { ...DEFAULT_MOTIVATIONS } },
+  };
+}
+
+async function startDs(env: NodeJS.ProcessEnv, simulatorToken: string, webhooks: DsSimulatorOptions['webhooks'], port: number, simulatorWriteToken?: string) {
   if (env.DS_API_TOKEN) {
     return { url: env.DS_API_URL || DEFAULT_DS_API_URL, token: env.DS_API_TOKEN, simulator: undefined };
   }
   const simulator = await new DsSimulator({
     token: simulatorToken, seedDir: join(ROOT, 'events', 'dossiers'), port,
     virusScanMs: Number(env.DS_SIMULATOR_VIRUS_SCAN_SECONDS ?? 0) * 1000, webhooks,
+    ...(simulatorWriteToken ? { writeBack: { writeToken: simulatorWriteToken } } : {}),
   }).start().catch((error: NodeJS.ErrnoException) => {
     if (error.code !== 'EADDRINUSE') throw error;
     throw new PortInUseError(`port ${port} (the DS simulator) is already in use: stop what uses it, or start with DS_SIMULATOR_PORT=<another port>`);
@@ -120,8 +141,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Runni
     });
     const apiUrl = `http://127.0.0.1:${port}`;
     const webhookUrls = { legacyUrl: `${apiUrl}/webhooks/ds/${secrets.webhookToken}`, v2Url: `${apiUrl}/webhooks/ds-v2` };
-    const ds = await startDs(env, secrets.simulatorToken, { ...webhookUrls, v2Secret: secrets.webhookV2Secret }, ports.simulator);
+    const ds = await startDs(env, secrets.simulatorToken, { ...webhookUrls, v2Secret: secrets.webhookV2Secret }, ports.simulator, secrets.simulatorWriteToken);
     if (ds.simulator) cleanups.push(() => ds.simulator!.stop());
+    const writeBack = localWriteBack(env, ds, secrets.simulatorWriteToken);
+    const writeBackFile = join(dataDir, LOCAL_WRITE_BACK_FILE);
+    // The staff CLI's `rounds write-back` reads it; without DS_WRITE_BACK=1 it must not find an old one.
+    if (writeBack) await writeFile(writeBackFile, JSON.stringify(writeBack, null, 2), { mode: 0o600 });
+    else await rm(writeBackFile, { force: true });
 
     const demarcheNumbers = (env.DS_DEMARCHE_NUMBER ?? '98765').split(',').map((n) => Number(n.trim()));
     const ingestQueueUrl = ingestQueue.queueUrl;
@@ -144,6 +170,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Runni
       // run-round-step: the links in the mails point to this stack's review page, signed with this key.
       REVIEW_PAGE_URL: apiUrl,
       REVIEW_LINK_SECRET: secrets.reviewLinkSecret,
+      // write-back-decisions (DS_WRITE_BACK=1 only): its own write token, never the read token.
+      ...(writeBack ? { DS_WRITE_TOKEN: writeBack.writeToken, WRITE_BACK_SETTINGS: JSON.stringify(writeBack.settings) } : {}),
       POWERTOOLS_LOG_LEVEL: env.LOG_LEVEL ?? 'WARN',
     });
 
@@ -162,8 +190,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Runni
     cleanups.push(() => consumer.stop());
 
     // The schedules of infra/schedules.ts, the same the stack gives EventBridge Scheduler.
-    const scheduledFunctions = [...new Set(SCHEDULES.map((s) => s.functionName))];
+    const schedules = schedulesFor({ writeBack: writeBack !== undefined });
+    const scheduledFunctions = [...new Set(schedules.map((s) => s.functionName))];
     const scheduler = new LocalScheduler({
+      schedules,
       handlers: Object.fromEntries(await Promise.all(scheduledFunctions.map(async (name) => [name, await importHandler<ScheduledHandler>(name)]))),
       onRun: (run) => log(`${run.schedule}: ${run.ok ? describeRun(run.result) : `failed (${run.error?.name})`}`),
     });

@@ -97,10 +97,10 @@ function functionRoleId(template: Template, functionId: string): string {
 
 describe('DsSelectionStack', () => {
   describe('Lambda functions', () => {
-    it('are seven, on Node 22 or 24, arm64, JSON logs into a log group with retention', () => {
+    it('are eight, on Node 22 or 24, arm64, JSON logs into a log group with retention', () => {
       const { template } = plain();
       const functions = template.findResources('AWS::Lambda::Function');
-      expect(Object.keys(functions)).toHaveLength(7);
+      expect(Object.keys(functions)).toHaveLength(8);
       const logGroups = template.findResources('AWS::Logs::LogGroup');
       for (const fn of Object.values(functions) as Json[]) {
         expect(fn.Properties.Runtime).toMatch(/^nodejs(22|24)\.x$/);
@@ -794,6 +794,14 @@ describe('DsSelectionStack', () => {
           { Action: ['dynamodb:Query'], Resource: [index('gsi1'), index('gsi2')] },
           { Action: ['s3:ListBucketVersions'], Resource: [arn(stack.storage.bucket)], Condition: { StringLike: { 's3:prefix': ['attachments/*', 'dossiers/*', 'reports/*'] } } },
           { Action: ['s3:DeleteObjectVersion'], Resource: [objects('attachments/'), objects('dossiers/'), objects('reports/')] },
+        ]],
+        [f.handleMailEvents, [
+          logs(f.handleMailEvents),
+          { Action: ['sqs:SendMessage'], Resource: [scheduleDlq] },
+          { Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], Resource: [table], Condition: items('REVIEWER#*') },
+          { Action: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], Resource: [table], Condition: items('ROUND#*') },
+          { Action: ['dynamodb:Query'], Resource: [index('gsi2')] },
+          { Action: ['ses:SendEmail'], Resource: sender },
         ]],
       ];
       expect(grants).toHaveLength(Object.keys(stack.functions).length);
