@@ -5,7 +5,7 @@ import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { IngestDossierEnvSchema } from '#schemas/env';
 import { IngestMessageSchema } from '#schemas/ingest-message';
 import { ingestDossier, type IngestDependencies } from '#core/ingest-dossier';
-import { retryDelaySeconds } from '#core/ingest-retry';
+import { redeliveryDelaySeconds } from '#core/ingest-retry';
 import { DsGraphqlClient } from '#adapters/ds-api/graphql-client';
 import { createDocumentClient } from '#adapters/dynamodb/client';
 import { DynamoDossierRepository } from '#adapters/dynamodb/dossier-repository';
@@ -24,7 +24,8 @@ import { resolveSecret } from '#shared/secrets';
  * delivers it again, then to the DLQ after 5 receives) when DS or S3 fails, or when a file
  * is not final yet (virus scan pending, expired URL): nothing is acknowledged half done.
  * Each failed record is hidden for a delay that grows with its receive count
- * (INGEST_PIPELINE.retryDelaysSeconds: 1, 5, 15 minutes), not the queue's 30 minutes.
+ * (INGEST_PIPELINE.retryDelaysSeconds: 1, 5, 15 minutes), not the queue's 30 minutes, or for
+ * as long as DS's rate limiter asked when that is longer (DsRateLimitedError.retryAfterMs).
  */
 const config = loadConfig(IngestDossierEnvSchema);
 const documentClient = createDocumentClient();
@@ -65,7 +66,7 @@ async function ingestRecord(record: SQSRecord): Promise<void> {
     const { name, message } = error as Error;
     if (error instanceof NotFinalYetError) logger.info('message will be delivered again', { messageId: record.messageId, reason: message });
     else logger.error('message failed', { messageId: record.messageId, error: name, reason: message });
-    await delayRedelivery(record);
+    await delayRedelivery(record, error);
     throw error;
   }
 }
@@ -74,9 +75,9 @@ async function ingestRecord(record: SQSRecord): Promise<void> {
  * Hides the failed record for its retry delay before the batch reports it failed. Best effort:
  * if SQS refuses (e.g. the receipt handle expired), the queue's visibility timeout applies.
  */
-async function delayRedelivery(record: SQSRecord): Promise<void> {
+async function delayRedelivery(record: SQSRecord, failure: unknown): Promise<void> {
   const receiveCount = Number(record.attributes?.ApproximateReceiveCount);
-  const seconds = retryDelaySeconds(receiveCount, INGEST_PIPELINE.retryDelaysSeconds);
+  const seconds = redeliveryDelaySeconds(receiveCount, INGEST_PIPELINE.retryDelaysSeconds, failure);
   try {
     await visibility.hideFor(record.eventSourceARN, record.receiptHandle, seconds);
     logger.info('message delayed', { messageId: record.messageId, receiveCount, delaySeconds: seconds });

@@ -57,6 +57,11 @@ export const DeletedDossiersAnswerSchema = z.object({
   demarche: z.object({ deletedDossiers: page(DeletedDossierSchema) }),
 });
 
+/** `pendingDeletedDossiers`: the same DeletedDossierConnection, for dossiers in DS's bin. */
+export const PendingDeletedDossiersAnswerSchema = z.object({
+  demarche: z.object({ pendingDeletedDossiers: page(DeletedDossierSchema) }),
+});
+
 export interface Page<T> {
   nodes: T[];
   pageInfo: PageInfo;

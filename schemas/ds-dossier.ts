@@ -222,9 +222,14 @@ export const DossierEnvelopeSchema = z.looseObject({
 });
 export type DossierEnvelope = z.infer<typeof DossierEnvelopeSchema>;
 
-/** The full GraphQL response `{ data: { dossier }, errors }`. */
+/**
+ * One GraphQL error. `path` says where it happened: `["dossier"]` for the root field (an
+ * unknown dossier: `not_found`), deeper for a nested object (a linked dossier of a démarche
+ * the token cannot read: `unauthorized` at `["dossier", "champs", 3, "dossier"]`).
+ */
 export const GraphqlErrorSchema = z.looseObject({
   message: z.string(),
+  path: z.array(z.union([z.string(), z.number()])).optional(),
   extensions: z.looseObject({ code: z.string().optional() }).optional(),
 });
 export type GraphqlError = z.infer<typeof GraphqlErrorSchema>;

@@ -15,6 +15,26 @@ export function retryDelaySeconds(receiveCount: number, schedule: readonly numbe
   return schedule[Math.min(receive, schedule.length) - 1]!;
 }
 
+/** SQS's longest visibility timeout (12 hours): ChangeMessageVisibility refuses more. */
+export const MAX_VISIBILITY_SECONDS = 12 * 60 * 60;
+
+/**
+ * The delay before a failed message's next delivery: the schedule's, or the delay DS asked for
+ * (its rate limiter's `RateLimit-Reset`, carried by the error as `retryAfterMs`) when longer,
+ * since a delivery before it only meets another 429. Whole seconds, at most SQS's 12 hours.
+ */
+export function redeliveryDelaySeconds(receiveCount: number, schedule: readonly number[], failure?: unknown): number {
+  const scheduled = retryDelaySeconds(receiveCount, schedule);
+  const asked = dsRetryAfterSeconds(failure);
+  return Math.min(MAX_VISIBILITY_SECONDS, asked === undefined ? scheduled : Math.max(scheduled, asked));
+}
+
+/** The wait DS asked for, read from a failure that carries it (`retryAfterMs`), in whole seconds. */
+export function dsRetryAfterSeconds(failure: unknown): number | undefined {
+  const ms = (failure as { retryAfterMs?: unknown } | null | undefined)?.retryAfterMs;
+  return typeof ms === 'number' && Number.isFinite(ms) && ms >= 0 ? Math.ceil(ms / 1000) : undefined;
+}
+
 /**
  * When a message that keeps failing reaches the dead-letter queue: it is received
  * `maxReceiveCount` times, each failure hides it for the schedule's delay, and SQS moves it at

@@ -31,6 +31,38 @@ function parseChamps(raw: unknown): { champs: Champ[]; issues: ValidationIssue[]
   return { champs, issues };
 }
 
+export const LINKED_DOSSIER_NOT_READABLE = 'linked dossier not readable';
+
+/**
+ * DossierLinkChamps whose link names a dossier (`stringValue`) that DS did not return: DS hides
+ * a linked dossier of a démarche the token cannot read (a nested `unauthorized`, the rest of
+ * the dossier intact), and returns none for one that is gone. The dossier is kept; the champ is
+ * noted, by path, so staff can see why its link is empty (no value is quoted).
+ */
+export function unreadableLinks(raw: unknown): ValidationIssue[] {
+  const issues: ValidationIssue[] = [];
+  const visit = (champs: unknown, path: string) => {
+    if (!Array.isArray(champs)) return;
+    champs.forEach((champ: Record<string, unknown> | null, i) => {
+      if (!champ || typeof champ !== 'object') return;
+      if (champ.__typename === 'DossierLinkChamp' && champ.dossier === null
+        && typeof champ.stringValue === 'string' && champ.stringValue.trim() !== '') {
+        issues.push({
+          path: `${path}.${i}.dossier`,
+          message: `${LINKED_DOSSIER_NOT_READABLE}: DS returned no dossier for this link (one of a démarche the API token cannot read, or one that is gone)`,
+        });
+      }
+      if (Array.isArray(champ.rows)) {
+        champ.rows.forEach((row: { champs?: unknown } | null, r) => visit(row?.champs, `${path}.${i}.rows.${r}.champs`));
+      }
+    });
+  };
+  const dossier = (raw ?? {}) as Record<string, unknown>;
+  visit(dossier.champs, 'champs');
+  visit(dossier.annotations, 'annotations');
+  return issues;
+}
+
 /**
  * Turns a DS GraphQL dossier into the record we store. Never throws on bad data: whatever
  * fails validation becomes an issue and the dossier is stored `invalid`. Only a dossier
@@ -58,7 +90,7 @@ export function interpretDossier(
     demandeur: shell.success ? shell.data.demandeur : null,
     usagerEmail: shell.success ? (shell.data.usager?.email ?? null) : null,
   }, mapping);
-  issues.push(...mapped.issues);
+  issues.push(...mapped.issues, ...unreadableLinks(raw));
 
   const files = filesOf(number, champs);
   const dateDepot = envelope.success ? (envelope.data.dateDepot ?? null) : null;

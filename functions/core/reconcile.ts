@@ -11,8 +11,11 @@ import type {
  *
  * 1. list the dossiers DS changed since `updatedSince` (inclusive, so the dossier(s) at the
  *    cursor come again: ingestion is idempotent) and queue one hint each;
- * 2. list the dossiers deleted since `deletedSince` and queue them with `dossier_supprime`
- *    (ingestion marks them deleted once DS no longer returns them);
+ * 2. list the dossiers deleted since `deletedSince`, and those put in DS's bin since then
+ *    (`pendingDeletedDossiers`: hidden by the applicant or the administration, deleted for good
+ *    weeks later; DS no longer returns them), and queue them with `dossier_supprime` (ingestion
+ *    marks them deleted once DS no longer returns them; one restored from the bin comes back
+ *    as changed, and its next version replaces the mark). Both share the `deletedSince` cursor;
  * 3. every `filesPending.intervalMs`, queue again the dossiers stuck in `files_pending` (their
  *    own messages may have ended in the DLQ): nothing waits for a webhook that never comes;
  * 4. then, and only then, move the cursor forward: to the latest date seen, never backwards,
@@ -55,6 +58,15 @@ async function* pages<T>(fetchPage: (after: string | undefined) => Promise<Page<
   }
 }
 
+/**
+ * DS's listings with its bin: `pendingDeletedDossiers` has the shape and arguments of
+ * `deletedDossiers`. (Declared here rather than on DsDossierListing, so the listing port others
+ * implement does not change under them.)
+ */
+export interface DsDeletionListing extends DsDossierListing {
+  listPendingDeletedDossiers(input: { demarche: number; deletedSince?: string; after?: string }): Promise<Page<DeletedDossier>>;
+}
+
 export interface ListChangedDossiersInput {
   demarche: number;
   /** Inclusive; absent: every dossier of the démarche. */
@@ -84,6 +96,21 @@ export function listDeletedDossiers(ds: DsDossierListing, input: { demarche: num
     ...(input.deletedSince ? { deletedSince: input.deletedSince } : {}),
     ...(after ? { after } : {}),
   }), `démarche ${input.demarche} deleted dossiers`);
+}
+
+/** The dossiers DS put in its bin since `deletedSince` (inclusive), page by page. */
+export function listPendingDeletedDossiers(ds: DsDeletionListing, input: { demarche: number; deletedSince?: string }): AsyncGenerator<ListedPage<DeletedDossier>> {
+  return pages((after) => ds.listPendingDeletedDossiers({
+    demarche: input.demarche,
+    ...(input.deletedSince ? { deletedSince: input.deletedSince } : {}),
+    ...(after ? { after } : {}),
+  }), `démarche ${input.demarche} pending deleted dossiers`);
+}
+
+/** Deleted dossiers, then those in DS's bin: both are gone from `dossier(number)`. */
+export async function* listGoneDossiers(ds: DsDeletionListing, input: { demarche: number; deletedSince?: string }): AsyncGenerator<ListedPage<DeletedDossier> & { pending: boolean }> {
+  for await (const page of listDeletedDossiers(ds, input)) yield { ...page, last: false, pending: false };
+  for await (const page of listPendingDeletedDossiers(ds, input)) yield { ...page, pending: true };
 }
 
 export type ListingSource = 'reconcile' | 'sync';
@@ -132,7 +159,7 @@ export interface FilesPendingPolicy {
 export const DEFAULT_FILES_PENDING_POLICY: FilesPendingPolicy = { minAgeMs: 60 * 60_000, intervalMs: 60 * 60_000 };
 
 export interface ReconcileDependencies {
-  ds: DsDossierListing;
+  ds: DsDeletionListing;
   queue: IngestQueue;
   cursors: SyncCursorRepository;
   dossiers: DossierStatusIndex;
@@ -176,8 +203,10 @@ export interface DemarcheReconcileReport {
   demarche: number;
   /** Changed dossiers listed and queued. */
   updated: number;
-  /** Deleted dossiers listed and queued. */
+  /** Deleted dossiers listed and queued, those in DS's bin included. */
   deleted: number;
+  /** Of which in DS's bin (`pendingDeletedDossiers`). */
+  pendingDeleted: number;
   /** files_pending dossiers queued again. */
   filesPending: number;
   queued: number;
@@ -235,7 +264,7 @@ async function reconcileDemarche(
   loadFilesPending: () => Promise<DossierRecord[]>,
 ): Promise<DemarcheReconcileReport> {
   const report: DemarcheReconcileReport = {
-    demarche, updated: 0, deleted: 0, filesPending: 0, queued: 0, complete: false, cursor: 'not_saved', updatedSince: null,
+    demarche, updated: 0, deleted: 0, pendingDeleted: 0, filesPending: 0, queued: 0, complete: false, cursor: 'not_saved', updatedSince: null,
   };
   const shouldStop = options.shouldStop ?? (() => false);
   const now = deps.clock.now();
@@ -265,14 +294,16 @@ async function reconcileDemarche(
       }
     }
 
-    // 2. Deleted dossiers: their cursor moves only on a complete listing (DS documents no order).
+    // 2. Deleted dossiers, then those in DS's bin: their shared cursor moves only once both
+    // listings are complete (DS documents no order), so neither can skip what the other saw.
     let maxDeleted: number | undefined;
     if (!stopped && shouldStop()) stopped = true;
     if (!stopped) {
       const deletedFrom = since ?? instantOrUndefined(cursor?.deletedSince);
-      for await (const page of listDeletedDossiers(deps.ds, { demarche, deletedSince: iso(deletedFrom) })) {
+      for await (const page of listGoneDossiers(deps.ds, { demarche, deletedSince: iso(deletedFrom) })) {
         await send(deletedDossierMessages(demarche, page.nodes, 'reconcile', now));
         report.deleted += page.nodes.length;
+        if (page.pending) report.pendingDeleted += page.nodes.length;
         maxDeleted = maxOf(maxDeleted, ...page.nodes.map((node) => instant(node.dateSupression, 'dateSupression')));
         if (!page.last && shouldStop()) {
           stopped = true;

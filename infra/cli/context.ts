@@ -1,4 +1,5 @@
 import { InvalidArgumentError, type Command } from 'commander';
+import { GRAPHQL_INT_MAX } from '#schemas/ds-webhook';
 import { connect, type Connection, type GlobalOptions } from './connect.ts';
 import type { CliIo } from './output.ts';
 
@@ -42,13 +43,30 @@ export function parsePositiveInteger(value: string): number {
   return Number(value);
 }
 
+/**
+ * A DS dossier or démarche number: GraphQL `Int`, so at most 2^31 - 1. DS refuses a bigger one
+ * as an invalid variable, so it can never name a dossier: a usage error, not a "not found".
+ */
+export function parseDsNumber(value: string): number {
+  const number = parsePositiveInteger(value);
+  if (number > GRAPHQL_INT_MAX) {
+    throw new InvalidArgumentError(`must be at most ${GRAPHQL_INT_MAX} (DS numbers are 32-bit GraphQL Int)`);
+  }
+  return number;
+}
+
 export function parseDossierNumber(value: string): number {
-  return parsePositiveInteger(value);
+  return parseDsNumber(value);
 }
 
 /** Repeatable numeric option (`--demarche 1 --demarche 2`). */
 export function collectPositiveIntegers(value: string, previous: number[] = []): number[] {
   return [...previous, parsePositiveInteger(value)];
+}
+
+/** Repeatable DS number option (`--demarche 1 --demarche 2`), each a GraphQL Int. */
+export function collectDsNumbers(value: string, previous: number[] = []): number[] {
+  return [...previous, parseDsNumber(value)];
 }
 
 /**

@@ -5,6 +5,8 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { sign } from '#core/standard-webhooks';
+import { parseGraphqlDocument, validateDocument, type SchemaFields } from '#adapters/ds-api/graphql-document';
+import { SimulatorMutations, type SimulatorMutationsOptions } from './ds-simulator-mutations.ts';
 
 /**
  * A stand-in for Démarches Simplifiées: the GraphQL operations our client sends
@@ -31,6 +33,18 @@ export interface DsSimulatorOptions {
   webhooks?: { legacyUrl?: string; v2Url?: string; v2Secret?: string };
   /** Faults to inject from the start (see `setFaults`); none by default. */
   faults?: SimulatorFaults;
+  /** Tokens DS would say expired: answered 401 `unauthorized` (a wrong token gets 403 `forbidden`). */
+  expiredTokens?: string[];
+  /** DS's rate limiter (400 a minute per token in production): off when unset (see `setRateLimit`). */
+  rateLimitPerMinute?: number;
+  /**
+   * The démarches the token may read (default: every one served). A dossier of another one is
+   * refused (`unauthorized` at `["dossier"]`), and hidden where a DossierLinkChamp links to it
+   * (nested `unauthorized`, the rest of the dossier answered), as DS does.
+   */
+  readableDemarches?: number[];
+  /** Write-back: the write token and instructeurs the mutations accept (infra/local/ds-simulator-mutations.ts). */
+  writeBack?: SimulatorMutationsOptions;
 }
 
 /**
@@ -43,7 +57,7 @@ export interface SimulatorFaults {
   seed?: number;
   /** GraphQL answered HTTP 429 with `RateLimit-Reset` (DS's rate limiter), after which DS serves again. */
   rateLimited?: number;
-  /** Seconds announced in `RateLimit-Reset` (default 1). */
+  /** Seconds until the `RateLimit-Reset` announced (an epoch second, as DS sends it; default 1). */
   rateLimitResetSeconds?: number;
   /** GraphQL answered HTTP 500. */
   serverErrors?: number;
@@ -88,6 +102,27 @@ interface SimulatedFile {
 
 interface DeletedEntry { number: number; state: string; reason: string; dateSupression: string }
 
+/**
+ * The fields of DS's schema for the types our documents use (derived from DS's schema.graphql,
+ * source cited in the file): the simulator refuses a document selecting any other, as DS does.
+ */
+const SCHEMA_FIELDS: SchemaFields = JSON.parse(
+  readFileSync(new URL('../../test/fixtures/ds-api/schema-fields.json', import.meta.url), 'utf8'),
+) as SchemaFields;
+
+/** GraphQL `Int`: DS refuses a bigger variable before running the query. */
+const GRAPHQL_INT_MAX = 2 ** 31 - 1;
+
+/** An instant as DS writes it: Paris offset, whole seconds (`2026-03-05T14:22:11+01:00`). */
+export function parisTime(date: Date): string {
+  const parts = Object.fromEntries(new Intl.DateTimeFormat('en-GB', {
+    timeZone: 'Europe/Paris', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit',
+    second: '2-digit', hourCycle: 'h23', timeZoneName: 'longOffset',
+  }).formatToParts(date).map((part) => [part.type, part.value]));
+  const offset = parts.timeZoneName === 'GMT' ? '+00:00' : parts.timeZoneName!.slice(3);
+  return `${parts.year}-${parts.month}-${parts.day}T${parts.hour}:${parts.minute}:${parts.second}${offset}`;
+}
+
 const CHUNK = 64 * 1024;
 
 /** Deterministic pseudo-random bytes (xorshift32), generated chunk by chunk. */
@@ -110,11 +145,17 @@ export function base64Md5(seed: string, size: number): string {
   return hash.digest('base64');
 }
 
-const graphqlError = (message: string, code: string) => ({ message, extensions: { code } });
+const graphqlError = (message: string, code: string, path?: (string | number)[]) => ({
+  message, locations: [{ line: 2, column: 3 }], ...(path ? { path } : {}), extensions: { code },
+});
 
 export class DsSimulator {
   readonly dossiers = new Map<number, any>();
   readonly deleted: DeletedEntry[] = [];
+  /** Dossiers in DS's bin (`pendingDeletedDossiers`): hidden, not deleted for good yet. */
+  readonly pendingDeleted: DeletedEntry[] = [];
+  /** Requests counted by DS's rate limiter, per token and minute window. */
+  private readonly rateWindows = new Map<string, { window: number; count: number }>();
   /** Requests served, by GraphQL operation name or `file`. */
   readonly calls = new Map<string, number>();
   /** Faults injected so far, by kind. */
@@ -125,8 +166,11 @@ export class DsSimulator {
   private random: () => number = seededRandom(1);
   private readonly forced = new Map<FaultKind, number>();
   baseUrl = '';
+  /** The mutations of write-back (state machine, motivations, annotations): infra/local/ds-simulator-mutations.ts. */
+  readonly mutations: SimulatorMutations;
 
   constructor(private readonly options: DsSimulatorOptions = {}) {
+    this.mutations = new SimulatorMutations(this.dossiers, options.writeBack);
     if (options.seedDir) this.seed(options.seedDir);
     if (options.faults) this.setFaults(options.faults);
   }
@@ -135,6 +179,12 @@ export class DsSimulator {
   setFaults(faults: SimulatorFaults): void {
     this.faults = { ...faults };
     this.random = seededRandom(faults.seed ?? 1);
+  }
+
+  /** Switches DS's rate limiter on (requests a minute per token, as rack-attack counts them) or off (undefined). */
+  setRateLimit(perMinute: number | undefined): void {
+    this.options.rateLimitPerMinute = perMinute;
+    this.rateWindows.clear();
   }
 
   /** Forces the next `count` requests of that kind (GraphQL or download) to meet this fault. */
@@ -172,8 +222,10 @@ export class DsSimulator {
     const copy = structuredClone(dossier);
     for (const file of filesIn(copy.champs ?? [])) this.register(copy.number, file);
     this.dossiers.set(copy.number, copy);
-    const gone = this.deleted.findIndex((d) => d.number === copy.number);
-    if (gone >= 0) this.deleted.splice(gone, 1);
+    for (const list of [this.deleted, this.pendingDeleted]) {
+      const gone = list.findIndex((d) => d.number === copy.number);
+      if (gone >= 0) list.splice(gone, 1);
+    }
   }
 
   /** Ends every pending virus scan now (their files turn `safe` on the next read). */
@@ -190,7 +242,21 @@ export class DsSimulator {
     const dossier = this.dossiers.get(number);
     if (!dossier) return;
     this.dossiers.delete(number);
-    this.deleted.push({ number, state: dossier.state, reason, dateSupression: new Date().toISOString() });
+    const pending = this.pendingDeleted.findIndex((d) => d.number === number);
+    if (pending >= 0) this.pendingDeleted.splice(pending, 1);
+    this.deleted.push({ number, state: dossier.state, reason, dateSupression: parisTime(new Date()) });
+  }
+
+  /**
+   * Puts a dossier in DS's bin (hidden by the applicant or the administration): `dossier(number)`
+   * no longer returns it and `pendingDeletedDossiers` lists it until it is deleted for good
+   * (`delete`) or restored (`upsert` again).
+   */
+  putInBin(number: number, reason = 'user_request'): void {
+    const dossier = this.dossiers.get(number);
+    if (!dossier) return;
+    this.dossiers.delete(number);
+    this.pendingDeleted.push({ number, state: dossier.state, reason, dateSupression: parisTime(new Date()) });
   }
 
   async start(): Promise<this> {
@@ -265,9 +331,26 @@ export class DsSimulator {
     file.__simulatedId = id;
   }
 
-  /** The dossier as DS would answer now: fresh file URLs, cleared virus scans, no internals. */
-  private present(dossier: any): any {
+  /**
+   * The dossier as DS would answer now: fresh file URLs, cleared virus scans, no internals, and
+   * each DossierLinkChamp's `dossier` loaded, or hidden (null, with a nested `unauthorized` in
+   * `errors`) when it belongs to a démarche the token cannot read.
+   */
+  private present(dossier: any, errors: unknown[] = []): any {
     const copy = structuredClone(dossier);
+    const link = (champs: any[], path: (string | number)[]) => champs.forEach((champ: any, i: number) => {
+      if (Array.isArray(champ.rows)) champ.rows.forEach((row: any, r: number) => link(row.champs ?? [], [...path, i, 'rows', r, 'champs']));
+      if (champ.__typename !== 'DossierLinkChamp') return;
+      const linked = this.dossiers.get(Number(champ.stringValue));
+      if (!linked) champ.dossier = null;
+      else if (this.readable(linked.demarche.number)) champ.dossier = { id: linked.id, number: linked.number, state: linked.state };
+      else {
+        champ.dossier = null;
+        errors.push(graphqlError('An object of type Dossier was hidden due to permissions', 'unauthorized', [...path, i, 'dossier']));
+      }
+    });
+    link(copy.champs ?? [], ['dossier', 'champs']);
+    link(copy.annotations ?? [], ['dossier', 'annotations']);
     const expires = Date.now() + (this.options.fileUrlTtlMs ?? 60 * 60 * 1000);
     for (const file of filesIn(copy.champs ?? [])) {
       const simulated = this.files.get(file.__simulatedId)!;
@@ -288,6 +371,10 @@ export class DsSimulator {
     if (req.method === 'GET' && url.pathname.startsWith('/files/')) return this.download(url, res);
     if (req.method === 'POST' && url.pathname === '/_simulator/webhooks') return this.emitOnRequest(url, res);
     if (req.method === 'GET' && url.pathname === '/health') return send(res, 200, { ok: true });
+    if (req.method === 'GET' && url.pathname.startsWith('/_simulator/dossiers/')) {
+      const view = this.mutations.view(Number(url.pathname.split('/')[3]));
+      return view ? send(res, 200, view) : send(res, 404, { error: 'no such dossier' });
+    }
     send(res, 404, { error: 'not found' });
   }
 
@@ -337,17 +424,22 @@ export class DsSimulator {
 
   private async graphql(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const token = this.options.token;
-    if (token && req.headers.authorization !== `Bearer ${token}`) {
-      res.writeHead(403, { 'content-type': 'text/plain' });
-      return void res.end('Forbidden');
+    const authorization = req.headers.authorization ?? '';
+    // DS answers JSON here: 401 `unauthorized` for an expired token, 403 `forbidden` otherwise.
+    if (this.options.expiredTokens?.some((expired) => authorization === `Bearer ${expired}`)) {
+      return send(res, 401, { errors: [{ message: 'Token expired', extensions: { code: 'unauthorized' } }], data: null });
     }
-    const { operationName, variables = {} } = JSON.parse(await readBody(req));
+    if (token && authorization !== `Bearer ${token}` && !this.mutations.accepts(req.headers.authorization)) {
+      return send(res, 403, { errors: [{ message: 'Without a token, only persisted queries are allowed', extensions: { code: 'forbidden' } }], data: null });
+    }
+    const limited = this.rateLimited(authorization);
+    if (limited !== undefined) return tooManyRequests(res, limited);
+    const { query, operationName, variables = {} } = JSON.parse(await readBody(req));
     this.count(operationName);
     switch (this.drawFault(GRAPHQL_FAULTS)) {
       case 'rate_limited':
-        // DS's limiter answers in plain text and says when the window resets.
-        res.writeHead(429, { 'content-type': 'text/plain', 'ratelimit-reset': String(this.faults.rateLimitResetSeconds ?? 1) });
-        return void res.end('Calm down, cowboy!');
+        // As DS's limiter: plain text, `RateLimit-Reset` the instant (epoch seconds) it serves again.
+        return tooManyRequests(res, Math.ceil(Date.now() / 1000) + (this.faults.rateLimitResetSeconds ?? 1));
       case 'server_error':
         return send(res, 500, { errors: [graphqlError('Internal Server Error', 'internal_server_error')] });
       case 'timeout':
@@ -356,16 +448,34 @@ export class DsSimulator {
         break;
       default:
     }
+    // DS validates the document before running it: HTTP 200, `errors`, no `data`.
+    const refused = typeof query === 'string' ? refusedDocument(query, variables) : undefined;
+    if (refused) return send(res, 200, { errors: refused });
+    if (operationName !== 'getDossier' && typeof variables.demarche === 'number' && !this.readable(variables.demarche)) {
+      return send(res, 200, { data: null, errors: [graphqlError('An object of type Demarche was hidden due to permissions', 'unauthorized', ['demarche'])] });
+    }
     switch (operationName) {
       case 'getDossier': {
         const dossier = this.dossiers.get(Number(variables.number));
-        return dossier
-          ? send(res, 200, { data: { dossier: this.present(dossier) } })
-          : send(res, 200, { data: { dossier: null }, errors: [graphqlError('Dossier not found', 'not_found')] });
+        // `Query.dossier` is non-null: an error on it nulls the whole `data`.
+        if (!dossier) return send(res, 200, { data: null, errors: [graphqlError('Dossier not found', 'not_found', ['dossier'])] });
+        if (!this.readable(dossier.demarche.number)) {
+          return send(res, 200, { data: null, errors: [graphqlError('An object of type Dossier was hidden due to permissions', 'unauthorized', ['dossier'])] });
+        }
+        const errors: unknown[] = [];
+        const presented = this.present(dossier, errors);
+        return send(res, 200, { data: { dossier: presented }, ...(errors.length ? { errors } : {}) });
       }
       case 'getDemarcheDossiers': return send(res, 200, { data: { demarche: { dossiers: this.updatedPage(variables) } } });
       case 'getDeletedDossiers': return send(res, 200, { data: { demarche: { deletedDossiers: this.deletedPage(variables) } } });
-      default: return send(res, 400, { errors: [graphqlError(`unknown operation ${operationName}`, 'graphql_parse_failed')] });
+      case 'getPendingDeletedDossiers': {
+        return send(res, 200, { data: { demarche: { pendingDeletedDossiers: this.deletedPage(variables, this.pendingDeleted) } } });
+      }
+      default: {
+        const answer = this.mutations.answer(operationName, variables, req.headers.authorization);
+        if (answer) return send(res, answer.status, answer.body);
+        return send(res, 400, { errors: [graphqlError(`unknown operation ${operationName}`, 'graphql_parse_failed')] });
+      }
     }
   }
 
@@ -379,9 +489,28 @@ export class DsSimulator {
     return paginate(nodes, variables.after, variables.first);
   }
 
-  private deletedPage(variables: { demarche: number; deletedSince?: string; after?: string }) {
+  private deletedPage(variables: { demarche: number; deletedSince?: string; after?: string }, entries = this.deleted) {
     const since = variables.deletedSince ? Date.parse(variables.deletedSince) : -Infinity;
-    return paginate(this.deleted.filter((d) => Date.parse(d.dateSupression) >= since), variables.after, 100);
+    return paginate(entries.filter((d) => Date.parse(d.dateSupression) >= since), variables.after, 100);
+  }
+
+  private readable(demarche: number): boolean {
+    return this.options.readableDemarches === undefined || this.options.readableDemarches.includes(demarche);
+  }
+
+  /**
+   * DS's rate limiter (rack-attack): requests counted per Authorization value in fixed windows
+   * of a minute; past the limit, the epoch second the window ends (`RateLimit-Reset`).
+   */
+  private rateLimited(authorization: string): number | undefined {
+    const limit = this.options.rateLimitPerMinute;
+    if (limit === undefined) return undefined;
+    const window = Math.floor(Date.now() / 60_000);
+    const counted = this.rateWindows.get(authorization);
+    const entry = counted && counted.window === window ? counted : { window, count: 0 };
+    entry.count++;
+    this.rateWindows.set(authorization, entry);
+    return entry.count > limit ? (window + 1) * 60 : undefined;
   }
 }
 
@@ -410,6 +539,41 @@ function filesIn(champs: any[]): any[] {
     ...(Array.isArray(champ.files) ? champ.files : []),
     ...(Array.isArray(champ.rows) ? champ.rows.flatMap((row: any) => filesIn(row.champs ?? [])) : []),
   ]);
+}
+
+/** DS's 429: plain text, no `Retry-After`, `RateLimit-Reset` an absolute epoch second. */
+function tooManyRequests(res: ServerResponse, resetEpochSeconds: number): void {
+  res.writeHead(429, { 'content-type': 'text/plain', 'ratelimit-remaining': '0', 'ratelimit-reset': String(resetEpochSeconds) });
+  res.end('Calm down, cowboy!\n');
+}
+
+/**
+ * What DS answers a query document it will not run: fields its schema lacks (HTTP 200, graphql-ruby's
+ * `undefinedField`...), or a number variable beyond GraphQL `Int`. Mutation documents (write-back)
+ * are left to their own module. Undefined when DS would run it.
+ */
+function refusedDocument(query: string, variables: Record<string, unknown>): unknown[] | undefined {
+  let document;
+  try {
+    document = parseGraphqlDocument(query);
+  } catch (error) {
+    return [{ message: `Parse error: ${(error as Error).message}`, extensions: { code: 'graphql_parse_failed' } }];
+  }
+  if (document.operations.some((operation) => operation.type !== 'query')) return undefined;
+  const errors: unknown[] = validateDocument(document, SCHEMA_FIELDS);
+  for (const operation of document.operations) {
+    for (const { name, type } of operation.variables) {
+      const value = variables[name];
+      if (type.replace('!', '') === 'Int' && typeof value === 'number' && (!Number.isInteger(value) || Math.abs(value) > GRAPHQL_INT_MAX)) {
+        errors.push({
+          message: `Variable $${name} of type ${type} was provided invalid value`,
+          locations: [{ line: 2, column: 1 }],
+          extensions: { value, problems: [{ path: [], explanation: `Could not coerce value ${value} to Int` }] },
+        });
+      }
+    }
+  }
+  return errors.length ? errors : undefined;
 }
 
 function send(res: ServerResponse, status: number, body: unknown): void {

@@ -313,7 +313,7 @@ describe('sync', () => {
   it('queues every dossier of the démarche through the ingest queue, hinted as sync', async () => {
     const { code, stdout, stderr } = await cli('sync', '--json');
     expect(code, stderr).toBe(0);
-    expect(JSON.parse(stdout)).toEqual({ listed: 3, queued: 3, demarches: [DEMARCHE], since: null });
+    expect(JSON.parse(stdout)).toEqual({ listed: 3, deleted: 0, queued: 3, demarches: [DEMARCHE], since: null });
     expect(stderr).toMatch(/^sync: 3 dossiers listed on DS, 3 queued for ingestion \(démarche 98765\) in \d+\.\d s\n$/);
     const messages = await drain(outputs.IngestQueueUrl);
     expect(messages.map((message) => message.dossierNumber).sort()).toEqual([23456789, 23456790, 23456791]);
@@ -326,6 +326,38 @@ describe('sync', () => {
     const result = await cliJson('sync', '--since', '2026-03-06T10:02:00+01:00');
     expect(result).toMatchObject({ listed: 2, queued: 2, since: '2026-03-06T09:02:00.000Z' });
     expect((await drain(outputs.IngestQueueUrl)).map((message) => message.dossierNumber).sort()).toEqual([23456790, 23456791]);
+  });
+
+  it('queues the dossiers deleted on DS and those in its bin (pendingDeletedDossiers) as dossier_supprime', async () => {
+    const binned = structuredClone(ds.dossiers.get(23456791));
+    const gone = structuredClone(ds.dossiers.get(23456790));
+    ds.putInBin(23456791);
+    ds.delete(23456790);
+    try {
+      const { code, stdout, stderr } = await cli('sync', '--json');
+      expect(code, stderr).toBe(0);
+      expect(JSON.parse(stdout)).toMatchObject({ listed: 1, deleted: 2, queued: 3 });
+      expect(stderr).toMatch(/^sync: 1 dossier listed on DS \(and 2 deleted\), 3 queued for ingestion/);
+      const deleted = (await drain(outputs.IngestQueueUrl)).filter((message) => message.hint.eventType === 'dossier_supprime');
+      expect(deleted.map((message) => message.dossierNumber).sort()).toEqual([23456790, 23456791]);
+      for (const message of deleted) {
+        expect(message.hint).toMatchObject({ source: 'sync', updatedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+0[12]:00$/) });
+      }
+    } finally {
+      ds.upsert(binned);
+      ds.upsert(gone);
+    }
+  });
+
+  it.each([
+    ['dossiers', 'show', '2147483648'],
+    ['attachments', 'download', '99999999999', '--out', '/tmp/never'],
+    ['sync', '--demarche', '2147483648'],
+  ])('refuses a DS number beyond GraphQL Int with a usage error (exit 4): %s %s', async (...args) => {
+    const { code, stderr, stdout } = await cli(...args);
+    expect(code).toBe(4);
+    expect(stderr).toContain('2147483647');
+    expect(stdout).toBe('');
   });
 
   it('a démarche the token does not cover: nothing queued, exit 2 (DS refuses the token)', async () => {
@@ -510,7 +542,7 @@ describe('--stage: a deployed stack, found through CloudFormation (AWS mocked, D
 
     const result = await cliJson('--stage', 'dev', 'sync');
     // démarche 98765 comes from infra/stages/dev.json: the stack outputs do not carry it.
-    expect(result).toEqual({ listed: 3, queued: 3, demarches: [DEMARCHE], since: null });
+    expect(result).toEqual({ listed: 3, deleted: 0, queued: 3, demarches: [DEMARCHE], since: null });
     const sent = queue.commandCalls(SendMessageBatchCommand).flatMap((call) => call.args[0].input.Entries!);
     expect(queue.commandCalls(SendMessageBatchCommand)[0]!.args[0].input.QueueUrl).toBe('https://sqs.eu-west-3.amazonaws.com/123456789012/ingest');
     expect(sent.map((entry) => JSON.parse(entry.MessageBody!).hint.source)).toEqual(['sync', 'sync', 'sync']);

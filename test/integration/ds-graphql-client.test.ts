@@ -4,7 +4,9 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DsAuthorizationError, DsUnavailableError } from '#core/errors';
 import { GET_DEMARCHE_DOSSIERS_QUERY, GET_DOSSIER_QUERY } from '#adapters/ds-api/dossier-query';
-import { DsGraphqlClient, DsProtocolError, parseRetryAfterMs, type DsGraphqlClientOptions } from '#adapters/ds-api/graphql-client';
+import {
+  DsGraphqlClient, DsProtocolError, DsRateLimitedError, parseRateLimitResetMs, parseRetryAfterMs, type DsGraphqlClientOptions,
+} from '#adapters/ds-api/graphql-client';
 
 /**
  * The client against a real HTTP server on 127.0.0.1 that answers each request with the next
@@ -144,12 +146,42 @@ describe('DsGraphqlClient.fetchDossier', () => {
     expect(delays).toEqual([1_000]);
   });
 
-  it('caps a long Retry-After at maxDelayMs', async () => {
+  it('gives up at once, with the delay, on a Retry-After longer than maxDelayMs (retrying sooner only meets another 429)', async () => {
     script(text(429, 'Calm down, cowboy!\n', { 'Retry-After': '600' }), json(200, dossierAnswer));
 
-    await client({ maxDelayMs: 5_000 }).fetchDossier(23456789);
+    const error = await failureOf(client({ maxDelayMs: 5_000 }).fetchDossier(23456789));
 
-    expect(delays).toEqual([5_000]);
+    expect(error).toBeInstanceOf(DsRateLimitedError);
+    expect(error).toBeInstanceOf(DsUnavailableError);
+    expect((error as DsRateLimitedError).retryAfterMs).toBe(600_000);
+    expect(requests).toHaveLength(1);
+    expect(delays).toEqual([]);
+  });
+
+  it('waits until DS\'s RateLimit-Reset (an epoch second, no Retry-After) when it fits maxDelayMs, then succeeds', async () => {
+    const now = Date.parse('2026-03-05T13:00:00.250Z');
+    script(text(429, 'Calm down, cowboy!\n', { 'RateLimit-Remaining': '0', 'RateLimit-Reset': String(Date.parse('2026-03-05T13:00:10Z') / 1000) }), json(200, dossierAnswer));
+
+    const result = await client({ maxDelayMs: 15_000, now: () => now }).fetchDossier(23456789);
+
+    expect(result.found).toBe(true);
+    expect(delays).toEqual([9_750]);
+  });
+
+  it('gives up with the delay when RateLimit-Reset is beyond maxDelayMs, and when the last attempt still meets a 429', async () => {
+    const now = Date.parse('2026-03-05T13:00:05Z');
+    const reset = { 'RateLimit-Remaining': '0', 'RateLimit-Reset': String(Date.parse('2026-03-05T13:01:00Z') / 1000) };
+    script(text(429, 'Calm down, cowboy!\n', reset));
+    const beyond = await failureOf(client({ maxDelayMs: 15_000, now: () => now }).fetchDossier(23456789));
+    expect(beyond).toBeInstanceOf(DsRateLimitedError);
+    expect((beyond as DsRateLimitedError).retryAfterMs).toBe(55_000);
+    expect(beyond.message).toContain('wait 55 s');
+
+    script(text(429, '', { 'RateLimit-Reset': '2' }), text(429, '', { 'RateLimit-Reset': '2' }));
+    const last = await failureOf(client({ maxAttempts: 2 }).fetchDossier(23456789));
+    expect(last).toBeInstanceOf(DsRateLimitedError);
+    expect((last as DsRateLimitedError).retryAfterMs).toBe(2_000);
+    expect(delays).toEqual([2_000]);
   });
 
   it('retries 503 twice with exponential backoff and jitter, then succeeds', async () => {
@@ -211,6 +243,37 @@ describe('DsGraphqlClient.fetchDossier', () => {
     await expect(client().fetchDossier(23456789)).resolves.toEqual({ found: false });
   });
 
+  it('keeps the dossier on a nested unauthorized (a linked dossier of another démarche): the token is fine', async () => {
+    const dossier = structuredClone(dossierAnswer.data.dossier) as { champs: Record<string, unknown>[] };
+    dossier.champs.push({ __typename: 'DossierLinkChamp', id: 'Q2hhbXAtOTk5', champDescriptorId: 'Q2hhbXAtOTk5', label: 'Dossier lié', stringValue: '777', dossier: null });
+    const path = ['dossier', 'champs', dossier.champs.length - 1, 'dossier'];
+    script(json(200, { data: { dossier }, errors: [{ ...graphqlError('unauthorized', 'An object of type Dossier was hidden due to permissions'), path }] }));
+
+    await expect(client().fetchDossier(23456789)).resolves.toEqual({ found: true, dossier });
+    expect(requests).toHaveLength(1);
+  });
+
+  it('throws a non-retried DsProtocolError on a 200 whose document failed validation (no data, undefinedField)', async () => {
+    script(json(200, { errors: [{
+      message: "Field 'nope' doesn't exist on type 'Dossier'", locations: [{ line: 3, column: 5 }],
+      path: ['query getDossier', 'dossier', 'nope'], extensions: { code: 'undefinedField', typeName: 'Dossier', fieldName: 'nope' },
+    }] }));
+
+    const error = await failureOf(client().fetchDossier(23456789));
+
+    expect(error).toBeInstanceOf(DsProtocolError);
+    expect(error.message).toContain('undefinedField at query getDossier.dossier.nope');
+    expect(error.message).toContain('HTTP 200');
+    expect(requests).toHaveLength(1);
+  });
+
+  it('refuses a dossier number beyond GraphQL Int without asking DS', async () => {
+    const error = await failureOf(client().fetchDossier(2 ** 31));
+    expect(error).toBeInstanceOf(DsProtocolError);
+    expect(error.message).toContain('2147483647');
+    expect(requests).toHaveLength(0);
+  });
+
   it('throws DsAuthorizationError on GraphQL unauthorized, with a single request', async () => {
     script(json(200, { data: null, errors: [graphqlError('unauthorized', 'An object of type Dossier was hidden due to permissions', ['dossier'])] }));
 
@@ -232,6 +295,20 @@ describe('DsGraphqlClient.fetchDossier', () => {
 
     expect(error).toBeInstanceOf(DsAuthorizationError);
     expect(error.message).toContain(`HTTP ${status}`);
+    expect(requests).toHaveLength(1);
+  });
+
+  it.each([
+    [403, 'forbidden', 'Without a token, only persisted queries are allowed', /invalid or expired, does not cover/],
+    [401, 'unauthorized', 'Token expired', /has expired/],
+  ])('reads DS\'s JSON %i (%s) and says what to do', async (status, code, message, advice) => {
+    script(json(status, { errors: [{ message, extensions: { code } }], data: null }));
+
+    const error = await failureOf(client().fetchDossier(23456789));
+
+    expect(error).toBeInstanceOf(DsAuthorizationError);
+    expect(error.message).toContain(`HTTP ${status} ${code}: ${message}`);
+    expect(error.message).toMatch(advice);
     expect(requests).toHaveLength(1);
   });
 
@@ -329,6 +406,21 @@ describe('DsGraphqlClient reconciliation queries', () => {
     });
   });
 
+  it('listPendingDeletedDossiers reads demarche.pendingDeletedDossiers (DS\'s bin) with deletedSince and after', async () => {
+    const pending = {
+      pageInfo: { hasNextPage: false, endCursor: 'Y3Vyc29y' },
+      nodes: [{ number: 23456002, state: 'en_construction', reason: 'user_request', dateSupression: '2026-03-04T10:00:00+01:00' }],
+    };
+    script(json(200, { data: { demarche: { pendingDeletedDossiers: pending } } }));
+
+    const page = await client().listPendingDeletedDossiers({ demarche: 98765, deletedSince: '2026-03-01T00:00:00+01:00', after: 'YQ==' });
+
+    expect(page).toEqual(pending);
+    expect(requests[0]!.body.operationName).toBe('getPendingDeletedDossiers');
+    expect(requests[0]!.body.query).toContain('pendingDeletedDossiers(deletedSince: $deletedSince, after: $after)');
+    expect(requests[0]!.body.variables).toEqual({ demarche: 98765, deletedSince: '2026-03-01T00:00:00+01:00', after: 'YQ==' });
+  });
+
   it('listDeletedDossiers returns number, state, reason and dateSupression', async () => {
     const deleted = {
       pageInfo: { hasNextPage: false, endCursor: 'Y3Vyc29y' },
@@ -358,6 +450,20 @@ describe('DsGraphqlClient reconciliation queries', () => {
     expect(error).toBeInstanceOf(DsProtocolError);
     expect(error.message).toContain('demarche.dossiers.nodes.0.number');
     expect(error.message).not.toContain('claire.martin');
+  });
+});
+
+describe('parseRateLimitResetMs', () => {
+  const now = Date.parse('2026-03-05T13:00:00Z');
+
+  it.each([
+    [String(Date.parse('2026-03-05T13:01:00Z') / 1000), 60_000],
+    [String(Date.parse('2026-03-05T12:59:00Z') / 1000), 0],
+    ['30', 30_000],
+    ['soon', undefined],
+    [null, undefined],
+  ])('reads %j as %j ms', (value, expected) => {
+    expect(parseRateLimitResetMs(value, now)).toBe(expected);
   });
 });
 

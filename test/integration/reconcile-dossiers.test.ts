@@ -78,7 +78,7 @@ describe('reconcile-dossiers on the DS simulator and dynalite', () => {
     });
     expect(summary).toEqual({
       queued: 3, failed: 0,
-      demarches: [{ demarche: DEMARCHE, updated: 3, deleted: 0, filesPending: 0, queued: 3, complete: true, cursor: 'saved', updatedSince: '2026-03-07T08:00:00.000Z' }],
+      demarches: [{ demarche: DEMARCHE, updated: 3, deleted: 0, pendingDeleted: 0, filesPending: 0, queued: 3, complete: true, cursor: 'saved', updatedSince: '2026-03-07T08:00:00.000Z' }],
     });
     expect(await cursors.get(DEMARCHE)).toMatchObject({ updatedSince: '2026-03-07T08:00:00.000Z', lastRunId: `run-${runs}`, version: 1 });
   });

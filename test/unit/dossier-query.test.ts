@@ -5,7 +5,9 @@ import {
   GET_DELETED_DOSSIERS_QUERY,
   GET_DEMARCHE_DOSSIERS_QUERY,
   GET_DOSSIER_QUERY,
+  GET_PENDING_DELETED_DOSSIERS_QUERY,
 } from '#adapters/ds-api/dossier-query';
+import { missingSelections, parseGraphqlDocument, validateDocument, type SchemaFields } from '#adapters/ds-api/graphql-document';
 import { DeletedDossiersAnswerSchema, DemarcheDossiersAnswerSchema } from '#schemas/ds-api';
 import {
   AddressChampSchema,
@@ -380,5 +382,58 @@ describe('reconciliation queries', () => {
     const sample = sampleOf(DeletedDossiersAnswerSchema) as { demarche: { deletedDossiers: { nodes: object[] } } };
     expect(Object.keys(sample.demarche.deletedDossiers.nodes[0]!).sort()).toEqual(['dateSupression', 'number', 'reason', 'state']);
     expect(missingInOperation(GET_DELETED_DOSSIERS_QUERY, 'getDeletedDossiers', sample)).toEqual([]);
+  });
+});
+
+// ---------------------------------------------------------------- against DS's schema (issue 8)
+
+/** DS's fields for the types our documents reach: test/fixtures/ds-api/schema-fields.json (its source is cited in it). */
+const SCHEMA_FIELDS = JSON.parse(readFileSync(new URL('../fixtures/ds-api/schema-fields.json', import.meta.url), 'utf8')) as SchemaFields & { _source: string };
+
+describe('our documents against DS\'s schema', () => {
+  const documents = {
+    getDossier: GET_DOSSIER_QUERY,
+    getDemarcheDossiers: GET_DEMARCHE_DOSSIERS_QUERY,
+    getDeletedDossiers: GET_DELETED_DOSSIERS_QUERY,
+    getPendingDeletedDossiers: GET_PENDING_DELETED_DOSSIERS_QUERY,
+  };
+
+  it('the field list cites the schema it comes from', () => {
+    expect(SCHEMA_FIELDS._source).toMatch(/schema\.graphql .* commit [0-9a-f]{40}/);
+    expect(Object.keys(SCHEMA_FIELDS.types.Dossier!)).toContain('dateDerniereModification');
+    expect(SCHEMA_FIELDS.types.Demarche!.pendingDeletedDossiers).toBe('DeletedDossierConnection');
+  });
+
+  it.each(Object.entries(documents))('%s selects only fields DS has', (_name, text) => {
+    expect(validateDocument(parseGraphqlDocument(text), SCHEMA_FIELDS)).toEqual([]);
+  });
+
+  it('would catch a field, a type or a fragment DS does not have', () => {
+    const codes = (text: string) => validateDocument(parseGraphqlDocument(text), SCHEMA_FIELDS).map((error) => `${error.extensions.code} ${error.path.join('.')}`);
+    expect(codes(GET_DOSSIER_QUERY.replace('  archived\n', '  archived\n  numeroDeDossier\n'))).toEqual(['undefinedField fragment DossierFragment.numeroDeDossier']);
+    expect(codes(GET_DOSSIER_QUERY.replace('... on TextChamp { value }', '... on EmailChamp { value }'))).toEqual(['undefinedType fragment ChampFragment.... on EmailChamp']);
+    expect(codes(GET_DOSSIER_QUERY.replace('usager { email }', 'usager'))).toEqual(['selectionMismatch fragment DossierFragment.usager']);
+    expect(codes(GET_DELETED_DOSSIERS_QUERY.replace('reason', 'raison'))).toEqual(['undefinedField query getDeletedDossiers.demarche.deletedDossiers.nodes.raison']);
+  });
+
+  it.each(SAMPLE_NUMBERS)('events/dossiers/%i.json carries every field the query selects, for each object\'s type', (number) => {
+    expect(missingSelections(parseGraphqlDocument(GET_DOSSIER_QUERY), SCHEMA_FIELDS, 'getDossier', readSample(number).data)).toEqual([]);
+  });
+
+  it('the walk would catch a fixture missing a selected field', () => {
+    const sample = structuredClone(readSample(23456789)).data as { dossier: Record<string, any> };
+    delete sample.dossier.connectionUsager;
+    delete sample.dossier.champs[0].updatedAt;
+    delete sample.dossier.demandeur.entreprise.siren;
+    expect(missingSelections(parseGraphqlDocument(GET_DOSSIER_QUERY), SCHEMA_FIELDS, 'getDossier', sample).sort()).toEqual([
+      '.dossier.connectionUsager (on Dossier)',
+      `.dossier.champs[0].updatedAt (on ${sample.dossier.champs[0].__typename})`,
+      '.dossier.demandeur.entreprise.siren (on Entreprise)',
+    ].sort());
+  });
+
+  it('getPendingDeletedDossiers takes demarche, deletedSince, after and returns the DeletedDossier fields', () => {
+    const document = parseGraphql(GET_PENDING_DELETED_DOSSIERS_QUERY);
+    expect(document.operations.get('getPendingDeletedDossiers')!.variables).toEqual(['demarche', 'deletedSince', 'after']);
   });
 });

@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { parseRateLimitResetMs } from '#adapters/ds-api/graphql-client';
-import { refetchAtOnce, retryDelaySeconds, secondsToDeadLetter, servesDemarche } from '#core/ingest-retry';
+import { DsRateLimitedError } from '#adapters/ds-api/graphql-client';
+import {
+  MAX_VISIBILITY_SECONDS, redeliveryDelaySeconds, refetchAtOnce, retryDelaySeconds, secondsToDeadLetter, servesDemarche,
+} from '#core/ingest-retry';
 import { DEFAULT_FILES_PENDING_POLICY } from '#core/reconcile';
 import { INGEST_PIPELINE } from '#infra/pipeline-settings';
 
@@ -51,5 +54,22 @@ describe('RateLimit-Reset, what DS\'s rate limiter sends with a 429', () => {
     expect(parseRateLimitResetMs('3', now)).toBe(3000);
     expect(parseRateLimitResetMs(String(now / 1000 + 20), now)).toBe(20_000);
     expect([null, '', 'soon', '-1'].map((v) => parseRateLimitResetMs(v, now))).toEqual([undefined, undefined, undefined, undefined]);
+  });
+});
+
+describe('the redelivery delay when DS asked to wait (issue 8: RateLimit-Reset beyond the function\'s budget)', () => {
+  const schedule = INGEST_PIPELINE.retryDelaysSeconds;
+
+  it('takes DS\'s delay when it is longer than the schedule\'s, in whole seconds', () => {
+    const limited = new DsRateLimitedError('DS GraphQL getDossier: HTTP 429', 95_200);
+    expect(redeliveryDelaySeconds(1, schedule, limited)).toBe(96);
+    expect(redeliveryDelaySeconds(2, schedule, limited)).toBe(300);
+  });
+
+  it('keeps the schedule for failures without a delay, and never exceeds SQS\'s 12 hours', () => {
+    expect(redeliveryDelaySeconds(1, schedule, new Error('boom'))).toBe(60);
+    expect(redeliveryDelaySeconds(1, schedule, undefined)).toBe(60);
+    expect(redeliveryDelaySeconds(1, schedule, { retryAfterMs: Number.NaN })).toBe(60);
+    expect(redeliveryDelaySeconds(1, schedule, new DsRateLimitedError('x', 48 * 3_600_000))).toBe(MAX_VISIBILITY_SECONDS);
   });
 });

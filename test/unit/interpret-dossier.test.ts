@@ -22,6 +22,18 @@ describe('interpretDossier', () => {
     expect(files[0]!.key).toBe('attachments/23456789/4102108/110eae2688a744c78eb8c97aa7161458/fiche-defi.pdf');
   });
 
+  it('keeps a dossier whose linked dossier DS hid (nested unauthorized) and notes that champ, by path only', () => {
+    const raw = sampleDossier(23456789);
+    raw.champs.push({ __typename: 'DossierLinkChamp', id: 'Q2hhbXAtOTk5', champDescriptorId: 'Q2hhbXAtOTk5', label: 'Dossier lié', stringValue: '777', dossier: null });
+    raw.annotations = [{ __typename: 'DossierLinkChamp', id: 'Q2hhbXAtOTk4', champDescriptorId: 'Q2hhbXAtOTk4', label: 'Lien', stringValue: '', dossier: null }];
+    const { record, files } = interpretDossier(23456789, raw, sampleMapping(), now);
+    expect(record.issues).toEqual([{ path: `champs.${raw.champs.length - 1}.dossier`, message: expect.stringMatching(/^linked dossier not readable: /) }]);
+    expect(record.issues[0]!.message).not.toContain('777');
+    expect(record.number).toBe(23456789);
+    expect(files).toHaveLength(3);
+    expect(record.project).toMatchObject({ title: expect.any(String) });
+  });
+
   it('stores an invalid dossier with its issues and still lists its files', () => {
     const { record, files } = interpretDossier(23456791, sampleDossier(23456791), sampleMapping(), now);
     expect(record.status).toBe('invalid');

@@ -4,6 +4,7 @@ import {
   type ReconcileOptions,
 } from '#core/reconcile';
 import type { DsDossierListing } from '#core/ports';
+import type { DeletedDossier } from '#schemas/ds-api';
 import { IngestMessageSchema } from '#schemas/ingest-message';
 import { MemoryCursors, MemoryDsListing, MemoryQueue, MemoryStatusIndex } from '../helpers/memory-reconcile-ports.ts';
 
@@ -12,7 +13,31 @@ const OTHER = 98766;
 const NOW = new Date('2026-03-10T12:00:00.000Z');
 const HOUR = 3_600_000;
 
-let ds: MemoryDsListing;
+/** The memory listing with DS's bin (`pendingDeletedDossiers`), paged like the others. */
+class BinAwareListing extends MemoryDsListing {
+  pending: (DeletedDossier & { demarche: number })[] = [];
+  pendingCalls: { demarche: number; since?: string; after?: string }[] = [];
+
+  putInBin(demarche: number, number: number, dateSupression: string): void {
+    const dossier = this.dossiers.find((d) => d.number === number);
+    this.dossiers = this.dossiers.filter((d) => d.number !== number);
+    this.pending.push({ demarche, number, state: dossier?.state ?? 'en_construction', reason: 'user_request', dateSupression });
+  }
+
+  async listPendingDeletedDossiers(input: { demarche: number; deletedSince?: string; after?: string }) {
+    this.pendingCalls.push({ demarche: input.demarche, since: input.deletedSince, after: input.after });
+    const since = input.deletedSince ? Date.parse(input.deletedSince) : -Infinity;
+    const all = this.pending
+      .filter((d) => d.demarche === input.demarche && Date.parse(d.dateSupression) >= since)
+      .map(({ demarche: _demarche, ...entry }) => entry);
+    const start = input.after ? Number(input.after) : 0;
+    const nodes = all.slice(start, start + 2);
+    const end = start + nodes.length;
+    return { nodes, pageInfo: { hasNextPage: end < all.length, endCursor: nodes.length ? String(end) : null } };
+  }
+}
+
+let ds: BinAwareListing;
 let queue: MemoryQueue;
 let cursors: MemoryCursors;
 let dossiers: MemoryStatusIndex;
@@ -23,7 +48,7 @@ const run = (options: Partial<ReconcileOptions> = {}) =>
   reconcileDossiers(deps(), { demarches: [D], runId: `run-${Math.random()}`, ...options });
 
 beforeEach(() => {
-  ds = new MemoryDsListing();
+  ds = new BinAwareListing();
   queue = new MemoryQueue();
   cursors = new MemoryCursors();
   dossiers = new MemoryStatusIndex();
@@ -49,7 +74,7 @@ describe('reconcileDossiers', () => {
     });
     expect(report).toEqual({
       runId: 'first', queued: 3, failed: 0,
-      demarches: [{ demarche: D, updated: 3, deleted: 0, filesPending: 0, queued: 3, complete: true, cursor: 'saved', updatedSince: '2026-03-07T08:00:00.000Z' }],
+      demarches: [{ demarche: D, updated: 3, deleted: 0, pendingDeleted: 0, filesPending: 0, queued: 3, complete: true, cursor: 'saved', updatedSince: '2026-03-07T08:00:00.000Z' }],
     });
   });
 
@@ -101,6 +126,36 @@ describe('reconcileDossiers', () => {
     expect(cursors.cursors.get(D)?.deletedSince).toBe('2026-03-08T09:00:00.000Z');
     await run();
     expect(ds.calls.at(-1)).toMatchObject({ operation: 'deleted', since: '2026-03-08T09:00:00.000Z' });
+  });
+
+  it('queues dossiers in DS\'s bin (pendingDeletedDossiers) with dossier_supprime, every page, from the shared deletion cursor', async () => {
+    ds.putInBin(D, 1, '2026-03-08T11:00:00+01:00');
+    ds.putInBin(D, 3, '2026-03-08T12:00:00+01:00');
+    ds.putInBin(D, 4, '2026-03-08T13:00:00+01:00');
+    ds.remove(D, 2, '2026-03-08T10:00:00+01:00');
+    const report = await run();
+    expect(queue.messages.filter((m) => m.hint.eventType === 'dossier_supprime').map((m) => m.dossierNumber)).toEqual([2, 1, 3, 4]);
+    expect(queue.messages.find((m) => m.dossierNumber === 4)).toEqual({
+      demarcheNumber: D, dossierNumber: 4,
+      hint: { source: 'reconcile', eventType: 'dossier_supprime', state: 'en_construction', updatedAt: '2026-03-08T13:00:00+01:00', receivedAt: NOW.toISOString() },
+    });
+    expect(report.demarches[0]).toMatchObject({ deleted: 4, pendingDeleted: 3, complete: true });
+    expect(ds.pendingCalls.map((c) => c.after)).toEqual([undefined, '2']);
+    // The later of both listings: neither one's entries are skipped by the next run.
+    expect(cursors.cursors.get(D)?.deletedSince).toBe('2026-03-08T12:00:00.000Z');
+    await run();
+    expect(ds.pendingCalls.at(-1)).toMatchObject({ since: '2026-03-08T12:00:00.000Z' });
+    expect(ds.calls.at(-1)).toMatchObject({ operation: 'deleted', since: '2026-03-08T12:00:00.000Z' });
+  });
+
+  it('does not move the deletion cursor when the bin listing fails', async () => {
+    ds.remove(D, 2, '2026-03-08T10:00:00+01:00');
+    ds.listPendingDeletedDossiers = async () => {
+      throw new Error('DS down');
+    };
+    const report = await run();
+    expect(report.demarches[0]!.error?.message).toBe('DS down');
+    expect(cursors.cursors.get(D)?.deletedSince).toBeUndefined();
   });
 
   describe('files_pending dossiers', () => {

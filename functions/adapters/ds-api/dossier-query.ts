@@ -254,3 +254,24 @@ query getDeletedDossiers($demarche: Int!, $deletedSince: ISO8601DateTime, $after
   }
 }
 `;
+
+/**
+ * One page of the dossiers of a démarche put in DS's bin since `deletedSince`
+ * (`Demarche.pendingDeletedDossiers(deletedSince, after, ...)`: a DeletedDossierConnection, like
+ * `deletedDossiers`; schema.graphql of demarche-numerique/demarche.numerique.gouv.fr @45541a2a).
+ */
+export const GET_PENDING_DELETED_DOSSIERS_QUERY = /* GraphQL */ `
+query getPendingDeletedDossiers($demarche: Int!, $deletedSince: ISO8601DateTime, $after: String) {
+  demarche(number: $demarche) {
+    pendingDeletedDossiers(deletedSince: $deletedSince, after: $after) {
+      pageInfo { hasNextPage endCursor }
+      nodes {
+        number
+        state
+        reason
+        dateSupression
+      }
+    }
+  }
+}
+`;

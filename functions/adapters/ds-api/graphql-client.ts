@@ -2,8 +2,10 @@ import type { z } from 'zod';
 import { DsAuthorizationError, DsUnavailableError } from '#core/errors';
 import type { DsApi, FetchedDossier } from '#core/ports';
 import type { GraphqlError } from '#schemas/ds-dossier';
+import { GRAPHQL_INT_MAX } from '#schemas/ds-webhook';
 import {
   DeletedDossiersAnswerSchema,
+  PendingDeletedDossiersAnswerSchema,
   DemarcheDossiersAnswerSchema,
   DossierAnswerSchema,
   GraphqlResponseSchema,
@@ -11,13 +13,21 @@ import {
   type DossierSummary,
   type Page,
 } from '#schemas/ds-api';
-import { GET_DELETED_DOSSIERS_QUERY, GET_DEMARCHE_DOSSIERS_QUERY, GET_DOSSIER_QUERY } from './dossier-query.ts';
+import {
+  GET_DELETED_DOSSIERS_QUERY, GET_DEMARCHE_DOSSIERS_QUERY, GET_DOSSIER_QUERY, GET_PENDING_DELETED_DOSSIERS_QUERY,
+} from './dossier-query.ts';
 
 /**
  * The DS GraphQL API v2 client: Bearer token, one timeout per attempt, retries with
  * exponential backoff and full jitter on what a later attempt may fix (HTTP 429 and 5xx,
- * network errors, timeouts, GraphQL `timeout` / `internal_server_error`), `Retry-After`
- * honoured. Never puts the token or a response body in an error: bodies carry personal data.
+ * network errors, timeouts, GraphQL `timeout` / `internal_server_error`). DS's rate limiter
+ * (400 requests a minute per token) answers 429 with `RateLimit-Reset`, not `Retry-After`:
+ * either is waited for in full when it fits `maxDelayMs`, and beyond it the client gives up at
+ * once with a DsRateLimitedError carrying the delay, so the caller can requeue for that long.
+ * GraphQL errors are classified by `extensions.code` and `path` (classifyGraphqlError), not by
+ * HTTP status: DS answers 200 to a document that fails validation, and a nested `unauthorized`
+ * (a linked dossier of another démarche) is not a bad token.
+ * Never puts the token or a response body in an error: bodies carry personal data.
  */
 
 /**
@@ -27,6 +37,18 @@ import { GET_DELETED_DOSSIERS_QUERY, GET_DEMARCHE_DOSSIERS_QUERY, GET_DOSSIER_QU
  */
 export class DsProtocolError extends Error {
   override name = 'DsProtocolError';
+}
+
+/**
+ * DS asked us to wait (429 `RateLimit-Reset`, or `Retry-After`) longer than this client may
+ * wait (`maxDelayMs`, the caller's time budget), or still did after the last attempt. Retrying
+ * sooner only meets another 429: requeue the work for at least `retryAfterMs`.
+ */
+export class DsRateLimitedError extends DsUnavailableError {
+  override name = 'DsRateLimitedError';
+  constructor(message: string, readonly retryAfterMs: number, options?: ErrorOptions) {
+    super(message, options);
+  }
 }
 
 export interface RetryNotice {
@@ -47,7 +69,10 @@ export interface DsGraphqlClientOptions {
   /** Attempts per request, the first one included. */
   maxAttempts?: number;
   baseDelayMs?: number;
-  /** Cap on any wait, `Retry-After` included. */
+  /**
+   * The longest single wait (the caller's time budget for one): backoff is capped at it, and a
+   * longer `RateLimit-Reset` / `Retry-After` makes the request fail with DsRateLimitedError.
+   */
   maxDelayMs?: number;
   fetch?: typeof fetch;
   sleep?: (ms: number) => Promise<void>;
@@ -63,6 +88,52 @@ export interface GraphqlAnswer<T> {
   data: T | null;
   /** GraphQL errors DS returned that the client did not act on itself (see `request`). */
   errors: GraphqlError[];
+  /**
+   * Nested `unauthorized` errors: an object inside the answer (a linked dossier) belongs to a
+   * démarche the token cannot read. DS left it null and sent the rest; the token is fine.
+   */
+  hidden: GraphqlError[];
+}
+
+/**
+ * What a GraphQL error means for us, from its `extensions.code` and `path`:
+ * - `token`: `forbidden`, or `unauthorized` on the root field (the token cannot read what we asked);
+ * - `hidden`: `unauthorized` below the root field while the root object came back: one nested
+ *   object was hidden (DossierLinkChamp.dossier of another démarche), the rest is good;
+ * - `not_found`: `not_found` on the root field (`dossier(number)` is non-null: DS answers `data: null`);
+ * - `transient`: `timeout`, `internal_server_error`: a later attempt may pass;
+ * - `invalid_request`: the document or its variables failed validation (graphql-ruby answers
+ *   them with HTTP 200, no `data` key, codes like `undefinedField`): our bug, never retried;
+ * - `other`: anything else (`invalid_null`, `bad_request`, a nested `not_found`...).
+ */
+export type GraphqlErrorClass = 'token' | 'hidden' | 'not_found' | 'transient' | 'invalid_request' | 'other';
+
+/** The answer around an error: whether DS sent a `data` key at all, and whether the root field came back. */
+export interface AnswerShape {
+  dataPresent: boolean;
+  rootPresent: (rootField: string) => boolean;
+}
+
+const VALIDATION_CODES = new Set([
+  'graphql_parse_failed', 'graphql_parse_error', 'undefinedField', 'undefinedType', 'selectionMismatch',
+  'argumentNotAccepted', 'argumentLiteralsIncompatible', 'missingRequiredArguments', 'variableMismatch',
+  'variableNotUsed', 'variableNotDefined', 'fragmentNotUsed', 'undefinedFragment', 'fragmentTypeConditionNotExist',
+  'fragmentDoesNotMatchType', 'fieldsWillMerge', 'uniquelyNamedOperations', 'validation_failed',
+]);
+
+export function classifyGraphqlError(error: GraphqlError, shape: AnswerShape): GraphqlErrorClass {
+  const code = codeOf(error);
+  const path = error.path;
+  const onRoot = path === undefined || path.length <= 1;
+  if (TRANSIENT_CODES.has(code)) return 'transient';
+  if (code === 'forbidden') return 'token';
+  if (code === 'unauthorized') {
+    return !onRoot && shape.rootPresent(String(path![0])) ? 'hidden' : 'token';
+  }
+  if (code === 'not_found') return onRoot ? 'not_found' : 'other';
+  // Validation happens before execution: graphql-ruby then sends no `data` at all.
+  if (VALIDATION_CODES.has(code) || !shape.dataPresent) return 'invalid_request';
+  return 'other';
 }
 
 export interface ListUpdatedDossiersInput {
@@ -84,7 +155,6 @@ type AttemptOutcome =
   | { kind: 'answer'; answer: GraphqlAnswer<unknown> }
   | { kind: 'transient'; reason: string; retryAfterMs?: number; cause: unknown };
 
-const AUTHORIZATION_CODES = new Set(['unauthorized', 'forbidden']);
 const TRANSIENT_CODES = new Set(['timeout', 'internal_server_error']);
 
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -132,8 +202,19 @@ export class DsGraphqlClient implements DsApi {
       const outcome = await this.attempt(body, operationName);
       if (outcome.kind === 'answer') return outcome.answer as GraphqlAnswer<T>;
       lastFailure = outcome;
+      const { retryAfterMs } = outcome;
+      // DS said how long to wait: sooner only meets another 429. Beyond our budget, or after
+      // the last attempt, hand the delay to the caller (the queue can wait; a Lambda cannot).
+      if (retryAfterMs !== undefined && (retryAfterMs > this.maxDelayMs || attempt === this.maxAttempts)) {
+        throw new DsRateLimitedError(
+          `DS GraphQL ${operationName}: ${outcome.reason}, DS asks to wait ${Math.ceil(retryAfterMs / 1000)} s `
+            + `(attempt ${attempt} of ${this.maxAttempts}, at most ${this.maxDelayMs} ms waited here): try again later`,
+          retryAfterMs,
+          { cause: outcome.cause },
+        );
+      }
       if (attempt < this.maxAttempts) {
-        const delayMs = this.delayBeforeRetry(attempt, outcome.retryAfterMs);
+        const delayMs = this.delayBeforeRetry(attempt, retryAfterMs);
         this.onRetry?.({ operationName, attempt, delayMs, reason: outcome.reason });
         await this.sleep(delayMs);
       }
@@ -144,9 +225,16 @@ export class DsGraphqlClient implements DsApi {
     );
   }
 
+  /**
+   * `dossier(number)`. `found: false` on DS's root `not_found`. A linked dossier DS hid (nested
+   * `unauthorized`) comes back as DS left it, null in its DossierLinkChamp, with the dossier:
+   * interpretDossier notes it. Any other GraphQL error fails the fetch.
+   */
   async fetchDossier(number: number): Promise<FetchedDossier> {
+    assertGraphqlInt(number, 'dossier number');
     const { data, errors } = await this.request<unknown>(GET_DOSSIER_QUERY, { number }, 'getDossier');
-    if (errors.some(isDossierNotFound)) return { found: false };
+    // Only the root field's not_found: a nested one is some other object missing, not the dossier.
+    if (errors.some((error) => codeOf(error) === 'not_found' && (error.path ?? []).length <= 1)) return { found: false };
     if (errors.length > 0) throw unexpectedErrors('getDossier', errors);
     const { dossier } = parseAnswer(DossierAnswerSchema, data, 'getDossier');
     return dossier === null ? { found: false } : { found: true, dossier };
@@ -154,6 +242,7 @@ export class DsGraphqlClient implements DsApi {
 
   /** One page of the démarche's dossiers changed since `updatedSince`; follow `pageInfo.endCursor`. */
   async listUpdatedDossiers(input: ListUpdatedDossiersInput): Promise<Page<DossierSummary>> {
+    assertGraphqlInt(input.demarche, 'démarche number');
     const variables = {
       demarche: input.demarche,
       updatedSince: toIsoString(input.updatedSince),
@@ -166,15 +255,30 @@ export class DsGraphqlClient implements DsApi {
 
   /** One page of the démarche's dossiers deleted since `deletedSince`. */
   async listDeletedDossiers(input: ListDeletedDossiersInput): Promise<Page<DeletedDossier>> {
+    assertGraphqlInt(input.demarche, 'démarche number');
     const variables = { demarche: input.demarche, deletedSince: toIsoString(input.deletedSince), after: input.after };
     const answer = await this.expectAnswer(DeletedDossiersAnswerSchema, GET_DELETED_DOSSIERS_QUERY, variables, 'getDeletedDossiers');
     return answer.demarche.deletedDossiers;
   }
 
+  /**
+   * One page of the démarche's dossiers put in DS's bin since `deletedSince` (hidden by the
+   * applicant or the administration, deleted for good later): `dossier(number)` no longer
+   * returns them, and `deletedDossiers` lists them only once the bin is emptied.
+   */
+  async listPendingDeletedDossiers(input: ListDeletedDossiersInput): Promise<Page<DeletedDossier>> {
+    assertGraphqlInt(input.demarche, 'démarche number');
+    const variables = { demarche: input.demarche, deletedSince: toIsoString(input.deletedSince), after: input.after };
+    const answer = await this.expectAnswer(
+      PendingDeletedDossiersAnswerSchema, GET_PENDING_DELETED_DOSSIERS_QUERY, variables, 'getPendingDeletedDossiers',
+    );
+    return answer.demarche.pendingDeletedDossiers;
+  }
+
   /** A request whose every GraphQL error is a failure, and whose data must match `schema`. */
   private async expectAnswer<S extends z.ZodType>(schema: S, query: string, variables: Record<string, unknown>, operationName: string): Promise<z.infer<S>> {
-    const { data, errors } = await this.request<unknown>(query, variables, operationName);
-    if (errors.length > 0) throw unexpectedErrors(operationName, errors);
+    const { data, errors, hidden } = await this.request<unknown>(query, variables, operationName);
+    if (errors.length + hidden.length > 0) throw unexpectedErrors(operationName, [...errors, ...hidden]);
     return parseAnswer(schema, data, operationName);
   }
 
@@ -205,8 +309,11 @@ export class DsGraphqlClient implements DsApi {
   private async readResponse(response: Response, operationName: string): Promise<AttemptOutcome> {
     const { status } = response;
     if (status === 401 || status === 403) {
-      await discardBody(response);
-      throw authorizationError(operationName, `HTTP ${status}`);
+      // DS answers JSON here (403 `forbidden`: no valid token, or an IP outside its networks;
+      // 401 `unauthorized`: the token expired); its message names no dossier content.
+      const refusal = errorsInBody(await readText(response))[0];
+      const what = refusal ? `HTTP ${status} ${codeOf(refusal)}: ${truncate(refusal.message, 120)}` : `HTTP ${status}`;
+      throw authorizationError(operationName, what, status === 401);
     }
     if (status === 429 || status >= 500) {
       // DS answers 429 in plain text ("Calm down, cowboy!"): only the headers matter.
@@ -234,18 +341,32 @@ export class DsGraphqlClient implements DsApi {
   }
 
   private interpretGraphqlBody(text: string, status: number, operationName: string): AttemptOutcome {
-    const envelope = GraphqlResponseSchema.safeParse(parseJson(text));
+    const json = parseJson(text);
+    const envelope = GraphqlResponseSchema.safeParse(json);
     if (!envelope.success) {
       throw new DsProtocolError(`DS answered ${operationName} with a body that is not a GraphQL JSON answer (HTTP ${status}, ${text.length} characters)`);
     }
     const errors = envelope.data.errors ?? [];
-    const authorization = errors.find((error) => AUTHORIZATION_CODES.has(codeOf(error)));
-    if (authorization) throw authorizationError(operationName, `GraphQL ${codeOf(authorization)}`);
-    if (errors.some((error) => TRANSIENT_CODES.has(codeOf(error)))) {
+    const data = envelope.data.data ?? null;
+    const shape: AnswerShape = {
+      dataPresent: typeof json === 'object' && json !== null && 'data' in json,
+      rootPresent: (field) => data !== null && data[field] !== null && data[field] !== undefined,
+    };
+    const classes = errors.map((error) => classifyGraphqlError(error, shape));
+    const token = errors.find((_, i) => classes[i] === 'token');
+    if (token) throw authorizationError(operationName, `GraphQL ${codeOf(token)}${whereOf(token)}`);
+    const invalid = errors.filter((_, i) => classes[i] === 'invalid_request');
+    if (invalid.length > 0) {
+      throw new DsProtocolError(`DS refused the ${operationName} document (HTTP ${status}, not retried: fix the query)${describeErrors(invalid)}`);
+    }
+    if (classes.includes('transient')) {
       const reason = `GraphQL ${errors.map(codeOf).join(', ')}`;
       return { kind: 'transient', reason, cause: new Error(`${reason}${describeErrors(errors)}`) };
     }
-    return { kind: 'answer', answer: { data: envelope.data.data ?? null, errors } };
+    return {
+      kind: 'answer',
+      answer: { data, errors: errors.filter((_, i) => classes[i] !== 'hidden'), hidden: errors.filter((_, i) => classes[i] === 'hidden') },
+    };
   }
 
   private transportFailure(error: unknown): AttemptOutcome {
@@ -253,9 +374,9 @@ export class DsGraphqlClient implements DsApi {
     return { kind: 'transient', reason, cause: error };
   }
 
-  /** `Retry-After` when DS sent one (capped), otherwise exponential backoff with full jitter. */
+  /** DS's delay when it sent one (`request` checked it fits), otherwise exponential backoff with full jitter. */
   private delayBeforeRetry(failedAttempt: number, retryAfterMs: number | undefined): number {
-    if (retryAfterMs !== undefined) return Math.min(retryAfterMs, this.maxDelayMs);
+    if (retryAfterMs !== undefined) return retryAfterMs;
     const ceiling = Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** (failedAttempt - 1));
     return Math.round(this.random() * ceiling);
   }
@@ -282,12 +403,22 @@ export function parseRateLimitResetMs(value: string | null, nowMs: number): numb
   return seconds > 1_000_000_000 ? Math.max(0, seconds * 1000 - nowMs) : seconds * 1000;
 }
 
-function authorizationError(operationName: string, what: string): DsAuthorizationError {
-  return new DsAuthorizationError(
-    `DS refused ${operationName} (${what}): the API token is invalid or expired, does not cover this démarche ` +
-      'or dossier, or is not allowed from this source IP (DS tokens may be restricted to some IPs). ' +
-      'Renew or fix DS_API_TOKEN, or the egress IP; retrying will not help.',
-  );
+function authorizationError(operationName: string, what: string, expired = false): DsAuthorizationError {
+  const why = expired
+    ? 'the API token has expired (DS tokens last at most a year): create a new one and set DS_API_TOKEN'
+    : 'the API token is invalid or expired, does not cover this démarche or dossier, or is not allowed from this '
+      + 'source IP (DS tokens may be restricted to some IPs). Renew or fix DS_API_TOKEN, or the egress IP';
+  return new DsAuthorizationError(`DS refused ${operationName} (${what}): ${why}; retrying will not help.`);
+}
+
+/**
+ * DS numbers are GraphQL `Int` (32-bit): DS refuses a bigger variable with a validation error,
+ * so such a number can never be a dossier or a démarche. Refused here, before any request.
+ */
+export function assertGraphqlInt(value: number, what: string): void {
+  if (!Number.isInteger(value) || value < 1 || value > GRAPHQL_INT_MAX) {
+    throw new DsProtocolError(`${what} ${value} is out of range: DS numbers are GraphQL Int, from 1 to ${GRAPHQL_INT_MAX}`);
+  }
 }
 
 function unexpectedErrors(operationName: string, errors: GraphqlError[]): DsUnavailableError {
@@ -304,25 +435,12 @@ function parseAnswer<S extends z.ZodType>(schema: S, data: unknown, operationNam
 
 const codeOf = (error: GraphqlError): string => error.extensions?.code ?? 'no_code';
 
-function pathOf(error: GraphqlError): unknown[] | undefined {
-  const path = (error as { path?: unknown }).path;
-  return Array.isArray(path) ? path : undefined;
-}
-
-/** `not_found` raised by `dossier(number)` itself, not by something inside it. */
-function isDossierNotFound(error: GraphqlError): boolean {
-  const path = pathOf(error);
-  return codeOf(error) === 'not_found' && (path === undefined || (path.length === 1 && path[0] === 'dossier'));
-}
+const whereOf = (error: GraphqlError): string => (error.path ? ` at ${error.path.join('.')}` : '');
 
 /** `: code at path: message; ...` DS's error messages name types and fields, not dossier content. */
 function describeErrors(errors: GraphqlError[]): string {
   if (errors.length === 0) return '';
-  const described = errors.slice(0, 5).map((error) => {
-    const path = pathOf(error);
-    const where = path ? ` at ${path.join('.')}` : '';
-    return `${codeOf(error)}${where}: ${truncate(error.message, 160)}`;
-  });
+  const described = errors.slice(0, 5).map((error) => `${codeOf(error)}${whereOf(error)}: ${truncate(error.message, 160)}`);
   return `: ${described.join('; ')}`;
 }
 
@@ -337,6 +455,14 @@ function parseJson(text: string): unknown {
     return JSON.parse(text);
   } catch {
     return undefined;
+  }
+}
+
+async function readText(response: Response): Promise<string> {
+  try {
+    return await response.text();
+  } catch {
+    return '';
   }
 }
 
