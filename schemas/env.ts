@@ -151,7 +151,14 @@ export const localEnvSchema = (scheduleNames: readonly string[]) => z.object({
   REVIEW_LINK_SECRET: optionalSetting(reviewLinkSecret),
   LOG_LEVEL: optionalSetting(z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR'], 'must be DEBUG, INFO, WARN or ERROR')),
   DS_SIMULATOR_VIRUS_SCAN_SECONDS: optionalSetting(z.coerce.number('must be a number of seconds').nonnegative().max(3600)),
+  /** `1`: write a closed round's decisions back to DS (the simulator, or DS with the two below). */
+  DS_WRITE_BACK: optionalSetting(z.enum(['0', '1', 'true', 'false'], 'must be 1 (write decisions back to DS) or 0')),
+  DS_WRITE_TOKEN: optionalSetting(nonEmpty),
+  DS_INSTRUCTEUR_ID: optionalSetting(nonEmpty),
   RUN_SCHEDULES_AT_START: optionalSetting(z.string().transform((v) => v.split(',').map((n) => n.trim()).filter(Boolean)).pipe(
     z.array(z.enum(scheduleNames as [string, ...string[]], `must name schedules among ${scheduleNames.join(', ')} (comma separated)`)),
   )),
-}).refine((env) => !(env.DS_API_URL && !env.DS_API_TOKEN), { message: 'DS_API_URL needs DS_API_TOKEN (without a token the local DS simulator is used)', path: ['DS_API_TOKEN'] });
+}).refine((env) => !(env.DS_API_URL && !env.DS_API_TOKEN), { message: 'DS_API_URL needs DS_API_TOKEN (without a token the local DS simulator is used)', path: ['DS_API_TOKEN'] })
+  .refine((env) => !((env.DS_WRITE_BACK === '1' || env.DS_WRITE_BACK === 'true') && env.DS_API_TOKEN && !(env.DS_WRITE_TOKEN && env.DS_INSTRUCTEUR_ID)), {
+    message: 'against the real DS (DS_API_TOKEN set), DS_WRITE_BACK needs DS_WRITE_TOKEN (a token with write access) and DS_INSTRUCTEUR_ID', path: ['DS_WRITE_BACK'],
+  });

@@ -1,5 +1,5 @@
 import { localEnvSchema } from '#schemas/env';
-import { SCHEDULES } from '../schedules.ts';
+import { SCHEDULES, WRITE_BACK_SCHEDULES } from '../schedules.ts';
 import { PortInUseError, startLocalStack, type RunningLocalStack } from './local-stack.ts';
 
 /**
@@ -45,7 +45,7 @@ async function main(): Promise<void> {
   // The SDK warns on every client that Node 20 support ends; the local mode runs fine on 20.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   // Every variable is checked before anything starts: a typo stops here, with nothing written in DATA_DIR.
-  const parsed = localEnvSchema(SCHEDULES.map((s) => s.name)).safeParse(process.env);
+  const parsed = localEnvSchema([...SCHEDULES, ...WRITE_BACK_SCHEDULES].map((s) => s.name)).safeParse(process.env);
   if (!parsed.success) {
     for (const issue of parsed.error.issues) console.error(`Invalid configuration: ${String(issue.path[0] ?? 'environment')}: ${issue.message}`);
     process.exit(2);

@@ -33,3 +33,12 @@ describe('local environment', () => {
     expect(problems(env)).toEqual([expect.stringMatching(message)]);
   });
 });
+
+describe('local write-back settings', () => {
+  it('takes DS_WRITE_BACK against the simulator alone, and asks for a write token and an instructeur against the real DS', () => {
+    expect(problems({ DS_WRITE_BACK: '1' })).toEqual([]);
+    expect(problems({ DS_WRITE_BACK: 'yes' })).toEqual([expect.stringMatching(/^DS_WRITE_BACK: must be 1/)]);
+    expect(problems({ DS_WRITE_BACK: '1', DS_API_TOKEN: 'read-token' })).toEqual([expect.stringMatching(/^DS_WRITE_BACK: against the real DS/)]);
+    expect(problems({ DS_WRITE_BACK: '1', DS_API_TOKEN: 'read-token', DS_WRITE_TOKEN: 'write-token', DS_INSTRUCTEUR_ID: 'SW5zdHJ1Y3RldXItMQ==' })).toEqual([]);
+  });
+});

@@ -261,7 +261,7 @@ export type RoundStep = 'open' | 'close-submissions' | 'remind' | 'close-selecti
  * What else is audited in a round: a conflict of interest declared on the page, reviews imported
  * by staff, a dossier excluded from (or put back in) the round, a committee's outcome.
  */
-export type RoundAction = 'declare-conflict' | 'import-reviews' | 'exclude-dossier' | 'include-dossier' | 'decide'
+export type RoundAction = 'declare-conflict' | 'import-reviews' | 'exclude-dossier' | 'include-dossier' | 'decide' | 'write-back'
   /** Under the pseudo-round `mail-events` (functions/core/mail-events): an address SES reported, and staff lifting it. */
   | 'suppress-reviewer' | 'unsuppress-reviewer';
 
