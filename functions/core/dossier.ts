@@ -65,6 +65,11 @@ export interface DossierRecord {
   /** The mapped project; partial when the dossier is invalid. */
   project: Partial<Project> | null;
   issues: ValidationIssue[];
+  /**
+   * What staff should know that does not make the dossier invalid (a linked dossier DS did not
+   * return to our token); absent when there is nothing to say.
+   */
+  notes?: ValidationIssue[];
   /** The files of this version of the dossier. */
   attachments: AttachmentRef[];
   /** True once every file of this version is archived. */

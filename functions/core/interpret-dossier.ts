@@ -36,8 +36,9 @@ export const LINKED_DOSSIER_NOT_READABLE = 'linked dossier not readable';
 /**
  * DossierLinkChamps whose link names a dossier (`stringValue`) that DS did not return: DS hides
  * a linked dossier of a démarche the token cannot read (a nested `unauthorized`, the rest of
- * the dossier intact), and returns none for one that is gone. The dossier is kept; the champ is
- * noted, by path, so staff can see why its link is empty (no value is quoted).
+ * the dossier intact), and returns none for one that is gone. The dossier is kept, and stays
+ * reviewable; the champ gets a note (DossierRecord.notes), by path, so staff can see why its link
+ * is empty (no value is quoted).
  */
 export function unreadableLinks(raw: unknown): ValidationIssue[] {
   const issues: ValidationIssue[] = [];
@@ -90,7 +91,9 @@ export function interpretDossier(
     demandeur: shell.success ? shell.data.demandeur : null,
     usagerEmail: shell.success ? (shell.data.usager?.email ?? null) : null,
   }, mapping);
-  issues.push(...mapped.issues, ...unreadableLinks(raw));
+  issues.push(...mapped.issues);
+  // Not the applicant's fault, and the rest of the dossier is whole: a note for staff, not an issue.
+  const notes = unreadableLinks(raw);
 
   const files = filesOf(number, champs);
   const dateDepot = envelope.success ? (envelope.data.dateDepot ?? null) : null;
@@ -105,6 +108,7 @@ export function interpretDossier(
     round: roundOf(dateDepot),
     project: mapped.project,
     issues,
+    ...(notes.length > 0 ? { notes } : {}),
     attachments: files.map(withoutUrl),
     filesComplete: files.length === 0,
     snapshotKey: snapshotKey(number, modifiedAtMs),

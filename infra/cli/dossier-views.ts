@@ -49,6 +49,8 @@ export interface DossierDetailView {
   eligibility: Eligibility | null;
   project: DossierRecord['project'];
   issues: DossierRecord['issues'];
+  /** What staff should know that does not make the dossier invalid ([] when none). */
+  notes: NonNullable<DossierRecord['notes']>;
   filesComplete: boolean;
   snapshotKey: string | null;
   ingestedAt: string;
@@ -110,6 +112,7 @@ export function dossierDetail(
     eligibility: eligibilityView(dossier, rules),
     project: dossier.project,
     issues: dossier.issues,
+    notes: dossier.notes ?? [],
     filesComplete: dossier.filesComplete,
     snapshotKey: dossier.snapshotKey,
     ingestedAt: dossier.ingestedAt,
@@ -187,6 +190,7 @@ export function dossierDetailLines(detail: DossierDetailView): string[] {
     '',
     detail.issues.length === 0 ? 'Issues: none' : `Issues (${detail.issues.length}):`,
     ...detail.issues.map((issue) => `  ${issue.path}: ${issue.message}`),
+    ...(detail.notes.length === 0 ? [] : [`Notes (${detail.notes.length}):`, ...detail.notes.map((note) => `  ${note.path}: ${note.message}`)]),
     '',
     `Attachments: ${stored}/${detail.attachments.length} stored`,
   ];

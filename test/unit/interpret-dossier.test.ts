@@ -27,8 +27,11 @@ describe('interpretDossier', () => {
     raw.champs.push({ __typename: 'DossierLinkChamp', id: 'Q2hhbXAtOTk5', champDescriptorId: 'Q2hhbXAtOTk5', label: 'Dossier lié', stringValue: '777', dossier: null });
     raw.annotations = [{ __typename: 'DossierLinkChamp', id: 'Q2hhbXAtOTk4', champDescriptorId: 'Q2hhbXAtOTk4', label: 'Lien', stringValue: '', dossier: null }];
     const { record, files } = interpretDossier(23456789, raw, sampleMapping(), now);
-    expect(record.issues).toEqual([{ path: `champs.${raw.champs.length - 1}.dossier`, message: expect.stringMatching(/^linked dossier not readable: /) }]);
-    expect(record.issues[0]!.message).not.toContain('777');
+    // A note, not an issue: the dossier stays valid and reviewable.
+    expect(record.issues).toEqual([]);
+    expect(record.status).not.toBe('invalid');
+    expect(record.notes).toEqual([{ path: `champs.${raw.champs.length - 1}.dossier`, message: expect.stringMatching(/^linked dossier not readable: /) }]);
+    expect(record.notes![0]!.message).not.toContain('777');
     expect(record.number).toBe(23456789);
     expect(files).toHaveLength(3);
     expect(record.project).toMatchObject({ title: expect.any(String) });
