@@ -1,137 +1,144 @@
 /**
- * `npm run bench`: every figure is a ratio against a baseline measured in the same run, so
- * the results compare across machines; absolute seconds and megabytes are printed for context.
+ * `npm run bench`: every benchmark of bench/, one child process each, in order, then
+ * bench/results.json and bench/RESULTS.md (the table the README shows). Every figure is a
+ * ratio against a floor measured in the same run (or an absolute target), so results compare
+ * across machines; docs/benchmarks.md says how each one works.
  *
- * - putFile overhead: S3AttachmentStore.putFile of a 64 MB file (streamed, counted, MD5-checked)
- *   against piping the same download straight into a plain PutObject with no checks.
- * - memory: peak RSS growth while archiving a 200 MB file, against the file's size, and against
- *   the growth for a 16 MB file (flat memory means about the same growth for 12.5 times the bytes).
- *
- * Writes bench/results.json.
+ *   npm run bench                       all of them (about 4 minutes on 2 busy cores)
+ *   npm run bench -- webhook-ack        one (or several) by name; the others' figures are kept from the last run
  */
-import { writeFile } from 'node:fs/promises';
-import { cpus } from 'node:os';
-import { Readable } from 'node:stream';
-import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { S3AttachmentStore } from '#adapters/s3/attachment-store';
-import type { FileToFetch } from '#core/attachments';
-import { startFileServer, startS3rver, type S3Engine } from '../test/helpers/s3-engine.ts';
-import { MB, pseudoRandomChunks, pseudoRandomMd5, runLargeFileRss } from './large-file-rss.ts';
+import { spawn } from 'node:child_process';
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import { cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
+import { BENCH_DIR, OUT_DIR, progress, round, ROOT, type Figure, type ScriptResult } from './lib.ts';
 
-const THROUGHPUT_BYTES = 64 * MB;
-const THROUGHPUT_ROUNDS = 3;
-const LARGE_FILE_BYTES = 200 * MB;
-const SMALL_FILE_BYTES = 16 * MB;
+/** In run order: cost reads the counts of ingest-rate, rounds-scale and review-page. */
+const SCRIPTS = [
+  { name: 'webhook-ack', timeoutSeconds: 180 },
+  { name: 'ingest-rate', timeoutSeconds: 240 },
+  { name: 'attachment-stream', timeoutSeconds: 180 },
+  { name: 'lambda-bundles', timeoutSeconds: 180 },
+  { name: 'rounds-scale', timeoutSeconds: 420 },
+  { name: 'review-page', timeoutSeconds: 180 },
+  { name: 'cost', timeoutSeconds: 60 },
+] as const;
 
-interface Figure {
-  name: string;
-  ratio: number;
-  measured: string;
-  baseline: string;
+interface Results {
+  date: string;
+  machine: { cpus: number; cpuModel: string; node: string; platform: string; loadAverageAtStart: number[] };
+  seconds: number;
+  scripts: Record<string, { date: string; seconds: number; ok: boolean; error?: string }>;
+  figures: Figure[];
+  counts: Record<string, number>;
 }
 
-async function seconds(task: () => Promise<unknown>): Promise<number> {
-  const started = performance.now();
-  await task();
-  return (performance.now() - started) / 1000;
-}
+const RESULTS_JSON = join(BENCH_DIR, 'results.json');
+const RESULTS_MD = join(BENCH_DIR, 'RESULTS.md');
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
-}
-
-function round(value: number, digits = 2): number {
-  return Number(value.toFixed(digits));
-}
-
-/** The baseline: the same download piped into a plain PutObject, no count, no MD5. */
-async function plainPut(s3: S3Engine, url: string, key: string): Promise<void> {
-  const response = await fetch(url);
-  await s3.client.send(new PutObjectCommand({
-    Bucket: s3.bucket,
-    Key: key,
-    Body: Readable.fromWeb(response.body as WebReadableStream<Uint8Array>),
-    ContentLength: THROUGHPUT_BYTES,
-  }));
-}
-
-async function putFileOverhead(): Promise<Figure> {
-  const [s3, host] = await Promise.all([
-    startS3rver({ bucket: 'bench' }),
-    startFileServer({ '/file': { body: () => pseudoRandomChunks(THROUGHPUT_BYTES), contentLength: THROUGHPUT_BYTES } }),
-  ]);
-  try {
-    const store = new S3AttachmentStore({ client: s3.client, bucket: s3.bucket });
-    const file = (key: string): FileToFetch => ({
-      champId: Buffer.from('Champ-1').toString('base64'),
-      label: 'bench',
-      filename: 'file.bin',
-      contentType: 'application/octet-stream',
-      byteSize: THROUGHPUT_BYTES,
-      checksum,
-      virusScan: 'safe',
-      key,
-      url: host.url('/file'),
+function runChild(name: string, timeoutSeconds: number): Promise<{ ok: boolean; error?: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(BENCH_DIR, `${name}.ts`)], {
+      cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'],
+      env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
     });
-    const checksum = pseudoRandomMd5(THROUGHPUT_BYTES);
-    // One untimed run of each warms up the SDK, the sockets and the JIT.
-    await plainPut(s3, host.url('/file'), 'warm-up/plain');
-    await store.putFile(file('warm-up/ours'));
-    const plain: number[] = [];
-    const ours: number[] = [];
-    // Alternated, so a slower moment of the machine hits both alike.
-    for (let round = 0; round < THROUGHPUT_ROUNDS; round += 1) {
-      plain.push(await seconds(() => plainPut(s3, host.url('/file'), `plain/${round}`)));
-      ours.push(await seconds(() => store.putFile(file(`ours/${round}`))));
-    }
-    const mbPerSecond = (s: number) => `${round(THROUGHPUT_BYTES / MB / s, 0)} MB/s`;
-    return {
-      name: 'putFile time / plain PutObject time (64 MB)',
-      ratio: round(median(ours) / median(plain)),
-      measured: `${round(median(ours))} s, ${mbPerSecond(median(ours))}`,
-      baseline: `${round(median(plain))} s, ${mbPerSecond(median(plain))}`,
-    };
-  } finally {
-    await Promise.all([s3.stop(), host.stop()]);
+    const timer = setTimeout(() => {
+      progress(name, `over ${timeoutSeconds} s: stopped`);
+      child.kill('SIGTERM');
+    }, timeoutSeconds * 1000);
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      resolve(code === 0 ? { ok: true } : { ok: false, error: signal ? `stopped (${signal})` : `exit code ${code}` });
+    });
+  });
+}
+
+async function readJson<T>(path: string): Promise<T | undefined> {
+  try {
+    return JSON.parse(await readFile(path, 'utf8')) as T;
+  } catch {
+    return undefined;
   }
 }
 
-async function memoryFigures(): Promise<{ figures: Figure[]; large: Awaited<ReturnType<typeof runLargeFileRss>> }> {
-  const small = await runLargeFileRss({ sizeBytes: SMALL_FILE_BYTES });
-  const large = await runLargeFileRss({ sizeBytes: LARGE_FILE_BYTES });
-  if (!small.md5Ok || !large.md5Ok) throw new Error('the stored object does not have the MD5 of the file served');
-  const figures: Figure[] = [
-    {
-      name: 'peak RSS growth / file size (200 MB)',
-      ratio: round(large.growthMB / (LARGE_FILE_BYTES / MB), 3),
-      measured: `${large.growthMB} MB growth (peak ${large.peakRssMB} MB), ${large.seconds} s`,
-      baseline: `${LARGE_FILE_BYTES / MB} MB file`,
-    },
-    {
-      name: 'RSS growth 200 MB file / 16 MB file',
-      ratio: round(large.growthMB / small.growthMB),
-      measured: `${large.growthMB} MB`,
-      baseline: `${small.growthMB} MB`,
-    },
-  ];
-  return { figures, large };
+const cell = (value: number | null | undefined) => (value === null || value === undefined || Number.isNaN(value) ? '-' : String(value));
+
+function markdown(results: Results): string {
+  const rows = results.figures.map((f) => `| ${f.name} | ${cell(f.value)} ${f.unit} | ${f.baseline === null ? '-' : `${cell(f.baseline)} ${f.unit}`} | ${f.ratio === null ? '-' : `${cell(f.ratio)}x`} | ${f.target} | ${f.met ? 'yes' : '**no**'} |`);
+  const notes = results.figures.filter((f) => f.note).map((f) => `- **${f.name}**: ${f.note}`);
+  const met = results.figures.filter((f) => f.met).length;
+  return [
+    '# Benchmark results',
+    '',
+    `Written by \`npm run bench\` on ${results.date} (${results.machine.cpus} CPUs, ${results.machine.cpuModel}, Node ${results.machine.node}, `
+      + `load average ${results.machine.loadAverageAtStart.map((l) => round(l, 1)).join(' / ')} at start: a shared machine). `
+      + `${met} of ${results.figures.length} targets met. How each figure is measured: [docs/benchmarks.md](../docs/benchmarks.md).`,
+    '',
+    '| figure | value | baseline (same run) | ratio | target | met |',
+    '|---|---|---|---|---|---|',
+    ...rows,
+    '',
+    'Rerun: `npm run bench` (all, about 4 minutes), or one figure: `npm run bench -- webhook-ack` '
+      + `(${SCRIPTS.map((s) => s.name).join(', ')}).`,
+    '',
+    '## Notes',
+    '',
+    ...notes,
+    '',
+  ].join('\n');
 }
 
-const started = performance.now();
-const overhead = await putFileOverhead();
-const memory = await memoryFigures();
-const figures = [overhead, ...memory.figures];
+async function main(): Promise<void> {
+  const wanted = process.argv.slice(2).filter((arg) => !arg.startsWith('-'));
+  const unknown = wanted.filter((name) => !SCRIPTS.some((s) => s.name === name));
+  if (unknown.length > 0) {
+    console.error(`unknown benchmark(s): ${unknown.join(', ')}; known: ${SCRIPTS.map((s) => s.name).join(', ')}`);
+    process.exit(4);
+  }
+  const chosen = SCRIPTS.filter((s) => wanted.length === 0 || wanted.includes(s.name));
+  const previous = await readJson<Results>(RESULTS_JSON);
+  const started = performance.now();
+  const loadAverageAtStart = loadavg();
+  const scripts: Results['scripts'] = { ...(previous?.scripts ?? {}) };
+  let failed = 0;
+  for (const [index, script] of chosen.entries()) {
+    progress('bench', `[${index + 1}/${chosen.length}] ${script.name}`);
+    await rm(join(OUT_DIR, `${script.name}.json`), { force: true });
+    const t0 = performance.now();
+    const outcome = await runChild(script.name, script.timeoutSeconds);
+    if (!outcome.ok) failed++;
+    scripts[script.name] = { date: new Date().toISOString(), seconds: round((performance.now() - t0) / 1000, 1), ...outcome };
+    progress('bench', `${script.name}: ${outcome.ok ? 'done' : `FAILED (${outcome.error})`} in ${scripts[script.name]!.seconds} s`);
+  }
 
-console.table(Object.fromEntries(figures.map(({ name, ...rest }) => [name, rest])));
-const results = {
-  date: new Date().toISOString(),
-  node: process.version,
-  cpus: cpus().length,
-  seconds: round((performance.now() - started) / 1000, 1),
-  figures,
-  largeFileRss: memory.large,
-};
-await writeFile(new URL('./results.json', import.meta.url), `${JSON.stringify(results, null, 2)}\n`);
-console.log(`bench/results.json written (${results.seconds} s)`);
+  // Figures of the scripts run now, and the last figures of the others (their date is in `scripts`).
+  const figures: Figure[] = [];
+  const counts: Record<string, number> = {};
+  for (const script of SCRIPTS) {
+    const result = await readJson<ScriptResult>(join(OUT_DIR, `${script.name}.json`));
+    if (result) {
+      figures.push(...result.figures);
+      Object.assign(counts, result.counts ?? {});
+    } else if (!chosen.includes(script)) {
+      figures.push(...(previous?.figures ?? []).filter((f) => f.name.startsWith(`${script.name}:`)));
+    } else {
+      figures.push({ name: `${script.name}: (the script failed)`, value: NaN, baseline: null, ratio: null, target: 'runs', met: false, unit: '', note: scripts[script.name]?.error ?? 'failed' });
+    }
+  }
+  const cpu = cpus();
+  const results: Results = {
+    date: new Date().toISOString(),
+    machine: { cpus: cpu.length, cpuModel: cpu[0]?.model.trim() ?? 'unknown', node: process.version, platform: `${process.platform} ${process.arch}`, loadAverageAtStart },
+    seconds: round((performance.now() - started) / 1000, 1),
+    scripts,
+    figures,
+    counts: { ...(previous?.counts ?? {}), ...counts },
+  };
+  await writeFile(RESULTS_JSON, `${JSON.stringify(results, null, 2)}\n`);
+  await writeFile(RESULTS_MD, markdown(results));
+  const met = figures.filter((f) => f.met).length;
+  progress('bench', `${met} of ${figures.length} targets met; bench/results.json and bench/RESULTS.md written (${results.seconds} s)`);
+  if (failed > 0) process.exit(1);
+}
+
+await main();
