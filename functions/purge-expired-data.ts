@@ -1,7 +1,7 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { PurgeEnvSchema, PurgeEventSchema } from '#schemas/retention';
 import { InvalidScheduleEventError } from '#core/errors';
 import { purgeExpiredData, type PurgeExpiredDataReport } from '#core/retention/purge-expired-data';

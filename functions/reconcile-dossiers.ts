@@ -1,7 +1,7 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ReconcileEnvSchema, ReconcileEventSchema } from '#schemas/reconcile-env';
 import { InvalidScheduleEventError, ReconcileFailedError } from '#core/errors';
 import { reconcileDossiers, summarize, type ReconcileDependencies, type ReconcileSummary } from '#core/reconcile';

@@ -1,6 +1,6 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
-import { z } from 'zod';
+import * as z from 'zod';
 import { RoundStepEnvSchema, RoundStepEventSchema } from '#schemas/round-step-env';
 import { InvalidScheduleEventError } from '#core/errors';
 import { RoundStepIncompleteError } from '#core/rounds/errors';

@@ -1,7 +1,7 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { InvalidScheduleEventError } from '#core/errors';
 import { WriteBackRefusedError, writeBackDecisions, type WriteBackDependencies, type WriteBackResult } from '#core/write-back/write-back-decisions';
 import { createDocumentClient } from '#adapters/dynamodb/client';

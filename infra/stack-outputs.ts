@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * What operator tools (the staff CLI, the e2e tests) need to reach a running stack. The local

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { z } from 'zod';
+import * as z from 'zod';
 import { DEFAULT_DS_API_URL } from '#schemas/env';
 import { RoundsConfigNameSchema } from '#schemas/rounds';
 import { WriteBackStageSchema } from '#schemas/write-back';

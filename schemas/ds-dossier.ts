@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * The GraphQL `dossier(number)` answer, as our query in functions/adapters/ds-api/dossier-query.ts

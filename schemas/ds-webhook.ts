@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** Dossier states a legacy webhook can carry (DS `Dossier.states`, minus brouillon). */
 export const DossierStateSchema = z.enum(['en_construction', 'en_instruction', 'accepte', 'refuse', 'sans_suite']);

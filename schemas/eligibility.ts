@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * Who may apply to the EIG call, as configuration (schemas/eligibility-config.json): INSEE

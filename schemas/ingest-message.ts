@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * What the webhook receivers (and later the reconciler and `sync`) put on the ingest queue.

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * The jury's conflict rules beyond the SIRETs staff declare (schemas/jury-config.json,

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { demarcheNumbers, dsApiTimeoutSeconds, dsApiUrl, nonEmpty, queueUrl, secret } from './env.ts';
 
 /**

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * The data retention configuration (schemas/retention-config.json), validated at load by

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { nonEmpty, reviewerMailEnv, secret } from './env.ts';
 
 /**

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * The rounds of the call: configuration (schemas/rounds-config.json), reviewers as staff

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /*
  * What SES publishes on the default EventBridge bus for a mail sent through a configuration set

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { isChamp, type Champ, type Demandeur } from '#schemas/ds-dossier';
 import { ProjectSchema, type FormMapping, type Project } from '#schemas/eig-form';
 import { filesOf } from './attachments.ts';

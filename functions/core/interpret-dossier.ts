@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ChampSchema, DossierEnvelopeSchema, DsDossierSchema, type Champ } from '#schemas/ds-dossier';
 import type { FormMapping } from '#schemas/eig-form';
 import { filesOf, snapshotKey, withoutUrl, type FileToFetch } from './attachments.ts';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { EligibilityRulesSchema, type EligibilityRules } from '#schemas/eligibility';
 import { ConfigurationError } from '#core/errors';
 import eligibilityConfig from '../../schemas/eligibility-config.json' with { type: 'json' };

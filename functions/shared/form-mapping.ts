@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { FormMappingSchema, type FormMapping } from '#schemas/eig-form';
 import { ConfigurationError } from '#core/errors';
 import eigFormMapping from '../../schemas/eig-form-mapping.json' with { type: 'json' };

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { JuryConfigSchema, type JuryConfig } from '#schemas/jury';
 import { ConfigurationError } from '#core/errors';
 import juryConfig from '../../schemas/jury-config.json' with { type: 'json' };

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { RetentionConfigSchema, type RetentionConfig } from '#schemas/retention';
 import { ConfigurationError } from '#core/errors';
 import retentionConfig from '../../schemas/retention-config.json' with { type: 'json' };

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import {
   DEFAULT_ROUNDS_CONFIG, ROUNDS_CONFIG_NAMES, RoundsConfigNameSchema, RoundsConfigSchema, type RoundsConfig, type RoundsConfigName,
 } from '#schemas/rounds';

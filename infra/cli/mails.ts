@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import type { Context } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { MailEventResult } from '#core/mail-events/handle-mail-event';
 import { SesEventBridgeEventSchema } from '#schemas/ses-event';
 import type { StackOutputs } from '#infra/stack-outputs';

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ReviewerRecord, SuppressionReason } from '#core/rounds/model';
 import { UnknownReviewerError, unsuppressReviewer } from '#core/mail-events/unsuppress-reviewer';
 import { importReviewers } from '#core/rounds/import-reviewers';

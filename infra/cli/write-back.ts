@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Command } from 'commander';
-import { z } from 'zod';
+import * as z from 'zod';
 import { DsMutations, mutationRequest } from '#adapters/ds-api/ds-mutations';
 import { WriteBackRefusedError, writeBackDecisions, type WriteBackResult } from '#core/write-back/write-back-decisions';
 import { DEFAULT_DS_API_URL } from '#schemas/env';

@@ -143,7 +143,8 @@ describe('DsGraphqlClient.fetchDossier', () => {
 
     expect(result.found).toBe(true);
     expect(requests).toHaveLength(2);
-    expect(delays).toEqual([1_000]);
+    // DS's delay, spread by up to a second (random() = 0.5 here): requests a 429 stopped together do not all come back at once.
+    expect(delays).toEqual([1_000 + 500]);
   });
 
   it('gives up at once, with the delay, on a Retry-After longer than maxDelayMs (retrying sooner only meets another 429)', async () => {
@@ -165,7 +166,7 @@ describe('DsGraphqlClient.fetchDossier', () => {
     const result = await client({ maxDelayMs: 15_000, now: () => now }).fetchDossier(23456789);
 
     expect(result.found).toBe(true);
-    expect(delays).toEqual([9_750]);
+    expect(delays).toEqual([9_750 + 500]);
   });
 
   it('gives up with the delay when RateLimit-Reset is beyond maxDelayMs, and when the last attempt still meets a 429', async () => {
@@ -181,7 +182,7 @@ describe('DsGraphqlClient.fetchDossier', () => {
     const last = await failureOf(client({ maxAttempts: 2 }).fetchDossier(23456789));
     expect(last).toBeInstanceOf(DsRateLimitedError);
     expect((last as DsRateLimitedError).retryAfterMs).toBe(2_000);
-    expect(delays).toEqual([2_000]);
+    expect(delays).toEqual([2_000 + 500]);
   });
 
   it('retries 503 twice with exponential backoff and jitter, then succeeds', async () => {

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { DsAuthorizationError, DsUnavailableError } from '#core/errors';
 import type { DsApi, FetchedDossier } from '#core/ports';
 import type { GraphqlError } from '#schemas/ds-dossier';
@@ -44,6 +44,9 @@ export class DsProtocolError extends Error {
  * wait (`maxDelayMs`, the caller's time budget), or still did after the last attempt. Retrying
  * sooner only meets another 429: requeue the work for at least `retryAfterMs`.
  */
+/** How far apart the retries that waited for the same `RateLimit-Reset` are spread. */
+const RATE_LIMIT_SPREAD_MS = 1000;
+
 export class DsRateLimitedError extends DsUnavailableError {
   override name = 'DsRateLimitedError';
   constructor(message: string, readonly retryAfterMs: number, options?: ErrorOptions) {
@@ -374,9 +377,13 @@ export class DsGraphqlClient implements DsApi {
     return { kind: 'transient', reason, cause: error };
   }
 
-  /** DS's delay when it sent one (`request` checked it fits), otherwise exponential backoff with full jitter. */
+  /**
+   * DS's delay when it sent one (`request` checked it fits), spread by up to a second so that the
+   * requests a 429 stopped together do not all come back at the reset instant and meet another
+   * 429; otherwise exponential backoff with full jitter.
+   */
   private delayBeforeRetry(failedAttempt: number, retryAfterMs: number | undefined): number {
-    if (retryAfterMs !== undefined) return retryAfterMs;
+    if (retryAfterMs !== undefined) return Math.min(this.maxDelayMs, retryAfterMs + Math.round(this.random() * RATE_LIMIT_SPREAD_MS));
     const ceiling = Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** (failedAttempt - 1));
     return Math.round(this.random() * ceiling);
   }

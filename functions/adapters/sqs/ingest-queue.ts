@@ -4,7 +4,7 @@ import {
   type SendMessageBatchRequestEntry,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import { z } from 'zod';
+import * as z from 'zod';
 import { IngestMessageSchema, type IngestMessage } from '#schemas/ingest-message';
 
 /** SendMessageBatch takes at most 10 entries. */
