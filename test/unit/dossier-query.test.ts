@@ -7,7 +7,9 @@ import {
   GET_DOSSIER_QUERY,
   GET_PENDING_DELETED_DOSSIERS_QUERY,
 } from '#adapters/ds-api/dossier-query';
-import { missingSelections, parseGraphqlDocument, validateDocument, type SchemaFields } from '#adapters/ds-api/graphql-document';
+import {
+  missingSelections, parseGraphqlDocument, validateDocument, type GraphqlDocument as AdapterDocument, type SchemaFields, type Selection,
+} from '#adapters/ds-api/graphql-document';
 import { DeletedDossiersAnswerSchema, DemarcheDossiersAnswerSchema } from '#schemas/ds-api';
 import {
   AddressChampSchema,
@@ -33,118 +35,32 @@ import {
  * The query must ask for every field our zod schemas read and every field of the real-shaped
  * fixture, for the right `__typename`: a dropped `... on X` fragment, alias or field makes
  * DS leave the value out (or, for fragment-gated kinds, change the `__typename`), and the
- * dossier then fails validation or loses data. A tiny GraphQL reader below resolves, for a
- * given `__typename`, which response keys the document selects.
+ * dossier then fails validation or loses data. `selectedKeys` below resolves, on the adapter's
+ * reading of the document, which response keys it selects for a given `__typename`.
  */
 
-// ---------------------------------------------------------------- a minimal GraphQL reader
+// ---------------------------------------------------------------- the documents, read by the adapter's reader
 
-type Selection =
-  | { kind: 'field'; key: string; name: string; selections: Selection[] }
-  | { kind: 'inline'; on: string | undefined; selections: Selection[] }
-  | { kind: 'spread'; name: string };
-
+/**
+ * The document as functions/adapters/ds-api/graphql-document.ts reads it (the same reader the DS
+ * simulator validates documents with), with operations by name, their variables' names, and the
+ * number of fragment definitions in the text (the reader keeps the last of two with one name).
+ */
 interface GraphqlDocument {
   operations: Map<string, { variables: string[]; selections: Selection[] }>;
-  fragments: Map<string, { on: string; selections: Selection[] }>;
+  fragments: AdapterDocument['fragments'];
   fragmentDefinitionCount: number;
 }
 
-function tokenize(text: string): string[] {
-  const tokens: string[] = [];
-  const pattern = /\s+|,|#[^\n]*|\/\*[\s\S]*?\*\/|("(?:[^"\\]|\\.)*")|(\.\.\.)|([_A-Za-z][_0-9A-Za-z]*)|(-?\d+(?:\.\d+)?)|([{}()[\]:!$@=])/gy;
-  let match: RegExpExecArray | null;
-  while (pattern.lastIndex < text.length && (match = pattern.exec(text))) {
-    const token = match[1] ?? match[2] ?? match[3] ?? match[4] ?? match[5];
-    if (token !== undefined) tokens.push(token);
-  }
-  if (pattern.lastIndex < text.length) throw new Error(`cannot read GraphQL at ${text.slice(pattern.lastIndex, pattern.lastIndex + 20)}`);
-  return tokens;
-}
-
 function parseGraphql(text: string): GraphqlDocument {
-  const tokens = tokenize(text);
-  let at = 0;
-  const peek = () => tokens[at];
-  const next = () => tokens[at++]!;
-  const expect = (token: string) => {
-    if (next() !== token) throw new Error(`expected ${token} at token ${at - 1}, got ${tokens[at - 1]}`);
+  const document = parseGraphqlDocument(text);
+  return {
+    operations: new Map(document.operations.map((operation) => [
+      operation.name ?? '', { variables: operation.variables.map((variable) => variable.name), selections: operation.selections },
+    ])),
+    fragments: document.fragments,
+    fragmentDefinitionCount: text.match(/\bfragment\s+[_A-Za-z]\w*\s+on\b/g)?.length ?? 0,
   };
-  const skipBalanced = (open: string, close: string) => {
-    expect(open);
-    for (let depth = 1; depth > 0; ) {
-      const token = next();
-      if (token === open) depth++;
-      if (token === close) depth--;
-    }
-  };
-  const skipDirectives = () => {
-    while (peek() === '@') {
-      next();
-      next();
-      if (peek() === '(') skipBalanced('(', ')');
-    }
-  };
-  const selectionSet = (): Selection[] => {
-    expect('{');
-    const selections: Selection[] = [];
-    while (peek() !== '}') selections.push(selection());
-    expect('}');
-    return selections;
-  };
-  const selection = (): Selection => {
-    if (peek() === '...') {
-      next();
-      if (peek() === 'on') {
-        next();
-        const on = next();
-        skipDirectives();
-        return { kind: 'inline', on, selections: selectionSet() };
-      }
-      if (peek() === '{' || peek() === '@') {
-        skipDirectives();
-        return { kind: 'inline', on: undefined, selections: selectionSet() };
-      }
-      const name = next();
-      skipDirectives();
-      return { kind: 'spread', name };
-    }
-    let key = next();
-    let name = key;
-    if (peek() === ':') {
-      next();
-      name = next();
-    }
-    if (peek() === '(') skipBalanced('(', ')');
-    skipDirectives();
-    return { kind: 'field', key, name, selections: peek() === '{' ? selectionSet() : [] };
-  };
-
-  const document: GraphqlDocument = { operations: new Map(), fragments: new Map(), fragmentDefinitionCount: 0 };
-  while (at < tokens.length) {
-    const keyword = next();
-    if (keyword === 'fragment') {
-      const name = next();
-      expect('on');
-      const on = next();
-      skipDirectives();
-      document.fragments.set(name, { on, selections: selectionSet() });
-      document.fragmentDefinitionCount++;
-    } else if (keyword === 'query') {
-      const name = next();
-      const variables: string[] = [];
-      if (peek() === '(') {
-        const start = at;
-        skipBalanced('(', ')');
-        for (let i = start; i < at; i++) if (tokens[i] === '$') variables.push(tokens[i + 1]!);
-      }
-      skipDirectives();
-      document.operations.set(name, { variables, selections: selectionSet() });
-    } else {
-      throw new Error(`unexpected ${keyword}`);
-    }
-  }
-  return document;
 }
 
 /** DS's abstract types: a fragment on one of them applies to any concrete type below it. */
