@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type CfnElement, CfnOutput, Duration, RemovalPolicy, Stack, Tags, Validations, type StackProps } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { REVIEWER_KEY_PREFIX, ROUND_KEY_PREFIX } from '#adapters/dynamodb/round-repository';
@@ -222,12 +223,7 @@ export class DsSelectionStack extends Stack {
     receiveDsWebhookV2.role.addToPolicy(sendTo(queue.queueArn));
     receiveDsWebhookV2.role.addToPolicy(readSecret(this.secrets.dsWebhookV2Secret.secretArn));
     receiveDsWebhookV2.role.addToPolicy(
-      new iam.PolicyStatement({
-        sid: 'WebhookDedupeRecordsOnly',
-        actions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:BatchWriteItem'],
-        resources: [table.tableArn],
-        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [WEBHOOK_DEDUPE_KEY_PATTERN] } },
-      }),
+      onItems('WebhookDedupeRecordsOnly', table, ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:BatchWriteItem'], [WEBHOOK_DEDUPE_KEY_PATTERN]),
     );
 
     // Ingest: calls DS, so it is behind the fixed egress IP.
@@ -273,20 +269,11 @@ export class DsSelectionStack extends Stack {
     reconcileDossiers.role.addToPolicy(sendTo(queue.queueArn));
     reconcileDossiers.role.addToPolicy(readSecret(this.secrets.dsApiToken.secretArn));
     reconcileDossiers.role.addToPolicy(
-      new iam.PolicyStatement({
-        sid: 'SyncCursorsOnly',
-        actions: ['dynamodb:GetItem', 'dynamodb:PutItem'],
-        resources: [table.tableArn],
-        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [SYNC_CURSOR_KEY_PATTERN] } },
-      }),
+      onItems('SyncCursorsOnly', table, ['dynamodb:GetItem', 'dynamodb:PutItem'], [SYNC_CURSOR_KEY_PATTERN]),
     );
     reconcileDossiers.role.addToPolicy(
-      new iam.PolicyStatement({
-        sid: 'DossiersByStatusIndex',
-        // files_pending dossiers, by the status index only (named: no index/* wildcard).
-        actions: ['dynamodb:Query'],
-        resources: [`${table.tableArn}/index/${TABLE_KEYS.gsi2.indexName}`],
-      }),
+      // files_pending dossiers, by the status index only.
+      queryIndexes('DossiersByStatusIndex', table, [TABLE_KEYS.gsi2.indexName]),
     );
 
     this.api = new IntakeApi(this, 'IntakeApi', { stageName: stage.name, logRetention, removalPolicy, routeThrottles: stage.routeThrottles });
@@ -485,17 +472,8 @@ export class DsSelectionStack extends Stack {
       deadLetterQueue: this.schedules.deadLetterQueue,
       ...network,
     });
-    fn.role.addToPolicy(new iam.PolicyStatement({
-      sid: 'WriteBackRoundItems',
-      actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'],
-      resources: [table.tableArn],
-      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [ROUND_ITEMS_KEY_PATTERN] } },
-    }));
-    fn.role.addToPolicy(new iam.PolicyStatement({
-      sid: 'DossiersOfARoundByIndex',
-      actions: ['dynamodb:Query'],
-      resources: [`${table.tableArn}/index/${TABLE_KEYS.gsi1.indexName}`],
-    }));
+    fn.role.addToPolicy(onItems('WriteBackRoundItems', table, ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'], [ROUND_ITEMS_KEY_PATTERN]));
+    fn.role.addToPolicy(queryIndexes('DossiersOfARoundByIndex', table, [TABLE_KEYS.gsi1.indexName]));
     fn.role.addToPolicy(readSecret(writeToken.secretArn));
     return fn;
   }
@@ -507,28 +485,14 @@ export class DsSelectionStack extends Stack {
    */
   private grantRoundStep(fn: FunctionWithLogGroup): void {
     const { table, bucket } = this.storage;
-    fn.role.addToPolicy(new iam.PolicyStatement({
-      sid: 'RoundItemsOnly',
-      actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'dynamodb:Query'],
-      resources: [table.tableArn],
-      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [ROUND_ITEMS_KEY_PATTERN] } },
-    }));
-    fn.role.addToPolicy(new iam.PolicyStatement({
-      sid: 'RoundsDossiersReviewersByIndex',
-      // Named indexes (no index/* wildcard), Query only: listings, never a write.
-      actions: ['dynamodb:Query'],
-      resources: [TABLE_KEYS.gsi1.indexName, TABLE_KEYS.gsi2.indexName].map((index) => `${table.tableArn}/index/${index}`),
-    }));
+    fn.role.addToPolicy(onItems('RoundItemsOnly', table, ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'dynamodb:Query'], [ROUND_ITEMS_KEY_PATTERN]));
+    fn.role.addToPolicy(queryIndexes('RoundsDossiersReviewersByIndex', table, [TABLE_KEYS.gsi1.indexName, TABLE_KEYS.gsi2.indexName]));
     fn.role.addToPolicy(new iam.PolicyStatement({
       sid: 'SelectionReports',
       actions: ['s3:PutObject'],
       resources: [bucket.arnForObjects(REPORT_OBJECTS_PATTERN)],
     }));
-    fn.role.addToPolicy(new iam.PolicyStatement({
-      sid: 'SendAsTheSenderOnly',
-      actions: ['ses:SendEmail'],
-      resources: [...this.mail.identityArns, this.mail.configurationSetArn],
-    }));
+    fn.role.addToPolicy(sendAsTheSender(this.mail));
     fn.role.addToPolicy(readSecret(this.secrets.reviewLinkSecret.secretArn));
     const bucketId = this.getLogicalId(bucket.node.defaultChild as CfnElement);
     Validations.of(fn.role).acknowledge({
@@ -547,28 +511,10 @@ export class DsSelectionStack extends Stack {
    */
   private grantMailEvents(fn: FunctionWithLogGroup): void {
     const { table } = this.storage;
-    fn.role.addToPolicy(new iam.PolicyStatement({
-      sid: 'SuppressReviewers',
-      actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
-      resources: [table.tableArn],
-      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [MAIL_EVENTS_REVIEWER_KEY_PATTERN] } },
-    }));
-    fn.role.addToPolicy(new iam.PolicyStatement({
-      sid: 'NotificationOutcomesAndStaffMail',
-      actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
-      resources: [table.tableArn],
-      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [ROUND_ITEMS_KEY_PATTERN] } },
-    }));
-    fn.role.addToPolicy(new iam.PolicyStatement({
-      sid: 'ReviewersByIndex',
-      actions: ['dynamodb:Query'],
-      resources: [`${table.tableArn}/index/${TABLE_KEYS.gsi2.indexName}`],
-    }));
-    fn.role.addToPolicy(new iam.PolicyStatement({
-      sid: 'SendAsTheSenderOnly',
-      actions: ['ses:SendEmail'],
-      resources: [...this.mail.identityArns, this.mail.configurationSetArn],
-    }));
+    fn.role.addToPolicy(onItems('SuppressReviewers', table, ['dynamodb:GetItem', 'dynamodb:UpdateItem'], [MAIL_EVENTS_REVIEWER_KEY_PATTERN]));
+    fn.role.addToPolicy(onItems('NotificationOutcomesAndStaffMail', table, ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'], [ROUND_ITEMS_KEY_PATTERN]));
+    fn.role.addToPolicy(queryIndexes('ReviewersByIndex', table, [TABLE_KEYS.gsi2.indexName]));
+    fn.role.addToPolicy(sendAsTheSender(this.mail));
   }
 
   /**
@@ -583,17 +529,8 @@ export class DsSelectionStack extends Stack {
    */
   private grantPurge(fn: FunctionWithLogGroup): void {
     const { table, bucket } = this.storage;
-    fn.role.addToPolicy(new iam.PolicyStatement({
-      sid: 'PurgeDossierAndRoundItems',
-      actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'dynamodb:Query'],
-      resources: [table.tableArn],
-      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...PURGE_ITEMS_KEY_PATTERNS] } },
-    }));
-    fn.role.addToPolicy(new iam.PolicyStatement({
-      sid: 'RoundsAndDossiersByIndex',
-      actions: ['dynamodb:Query'],
-      resources: [TABLE_KEYS.gsi1.indexName, TABLE_KEYS.gsi2.indexName].map((index) => `${table.tableArn}/index/${index}`),
-    }));
+    fn.role.addToPolicy(onItems('PurgeDossierAndRoundItems', table, ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'dynamodb:Query'], [...PURGE_ITEMS_KEY_PATTERNS]));
+    fn.role.addToPolicy(queryIndexes('RoundsAndDossiersByIndex', table, [TABLE_KEYS.gsi1.indexName, TABLE_KEYS.gsi2.indexName]));
     fn.role.addToPolicy(new iam.PolicyStatement({
       sid: 'ListPersonalDataVersions',
       actions: ['s3:ListBucketVersions'],
@@ -624,33 +561,15 @@ export class DsSelectionStack extends Stack {
    */
   private grantReviewPage(fn: FunctionWithLogGroup): void {
     const { table, bucket } = this.storage;
-    fn.role.addToPolicy(new iam.PolicyStatement({
-      sid: 'ReviewRoundItems',
-      actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'dynamodb:Query'],
-      resources: [table.tableArn],
-      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [ROUND_ITEMS_KEY_PATTERN] } },
-    }));
-    fn.role.addToPolicy(new iam.PolicyStatement({
-      sid: 'ReadReviewersAndDossiers',
-      actions: ['dynamodb:GetItem'],
-      resources: [table.tableArn],
-      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...REVIEW_PAGE_READ_KEY_PATTERNS] } },
-    }));
-    fn.role.addToPolicy(new iam.PolicyStatement({
-      sid: 'ReviewerItemsByIndex',
-      actions: ['dynamodb:Query'],
-      resources: [TABLE_KEYS.gsi1.indexName, TABLE_KEYS.gsi2.indexName].map((index) => `${table.tableArn}/index/${index}`),
-    }));
+    fn.role.addToPolicy(onItems('ReviewRoundItems', table, ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'dynamodb:Query'], [ROUND_ITEMS_KEY_PATTERN]));
+    fn.role.addToPolicy(onItems('ReadReviewersAndDossiers', table, ['dynamodb:GetItem'], [...REVIEW_PAGE_READ_KEY_PATTERNS]));
+    fn.role.addToPolicy(queryIndexes('ReviewerItemsByIndex', table, [TABLE_KEYS.gsi1.indexName, TABLE_KEYS.gsi2.indexName]));
     fn.role.addToPolicy(new iam.PolicyStatement({
       sid: 'PresignAttachmentDownloads',
       actions: ['s3:GetObject'],
       resources: [bucket.arnForObjects(ATTACHMENT_OBJECTS_PATTERN)],
     }));
-    fn.role.addToPolicy(new iam.PolicyStatement({
-      sid: 'SendAsTheSenderOnly',
-      actions: ['ses:SendEmail'],
-      resources: [...this.mail.identityArns, this.mail.configurationSetArn],
-    }));
+    fn.role.addToPolicy(sendAsTheSender(this.mail));
     fn.role.addToPolicy(readSecret(this.secrets.reviewLinkSecret.secretArn));
     const bucketId = this.getLogicalId(bucket.node.defaultChild as CfnElement);
     Validations.of(fn.role).acknowledge({
@@ -676,18 +595,8 @@ export class DsSelectionStack extends Stack {
    */
   private grantIngest(ingest: FunctionWithLogGroup): void {
     const { table, bucket } = this.storage;
-    ingest.role.addToPolicy(new iam.PolicyStatement({
-      sid: 'DossierItemsOnly',
-      actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query'],
-      resources: [table.tableArn],
-      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [DOSSIER_ITEMS_KEY_PATTERN] } },
-    }));
-    ingest.role.addToPolicy(new iam.PolicyStatement({
-      sid: 'ReadRoundItems',
-      actions: ['dynamodb:GetItem'],
-      resources: [table.tableArn],
-      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [ROUND_ITEMS_KEY_PATTERN] } },
-    }));
+    ingest.role.addToPolicy(onItems('DossierItemsOnly', table, ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query'], [DOSSIER_ITEMS_KEY_PATTERN]));
+    ingest.role.addToPolicy(onItems('ReadRoundItems', table, ['dynamodb:GetItem'], [ROUND_ITEMS_KEY_PATTERN]));
     ingest.role.addToPolicy(new iam.PolicyStatement({
       sid: 'WriteAttachmentsAndSnapshots',
       actions: ['s3:PutObject'],
@@ -722,6 +631,23 @@ function routePath(functionName: string): string {
   const route = HTTP_ROUTES.find((candidate) => candidate.functionName === functionName);
   if (!route) throw new Error(`infra/routes.ts has no route for ${functionName}`);
   return route.path;
+}
+
+/** The given DynamoDB actions on the table's items whose partition key matches one of `leadingKeys` only. */
+function onItems(sid: string, table: dynamodb.ITable, actions: string[], leadingKeys: string[]): iam.PolicyStatement {
+  return new iam.PolicyStatement({
+    sid, actions, resources: [table.tableArn], conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': leadingKeys } },
+  });
+}
+
+/** Query on the named indexes only (no index/* wildcard): listings, never a write. */
+function queryIndexes(sid: string, table: dynamodb.ITable, indexNames: string[]): iam.PolicyStatement {
+  return new iam.PolicyStatement({ sid, actions: ['dynamodb:Query'], resources: indexNames.map((index) => `${table.tableArn}/index/${index}`) });
+}
+
+/** ses:SendEmail as the configured sender's identities, through the stack's configuration set only. */
+function sendAsTheSender(mail: Mail): iam.PolicyStatement {
+  return new iam.PolicyStatement({ sid: 'SendAsTheSenderOnly', actions: ['ses:SendEmail'], resources: [...mail.identityArns, mail.configurationSetArn] });
 }
 
 function sendTo(queueArn: string): iam.PolicyStatement {
