@@ -79,8 +79,8 @@ const DOWNLOAD_FAULTS: ReadonlyArray<[FaultKind, keyof SimulatorFaults]> = [
   ['cut_download', 'cutDownloads'], ['corrupt_download', 'corruptDownloads'],
 ];
 
-/** mulberry32: a small seeded generator, enough for fault draws. */
-function seededRandom(seed: number): () => number {
+/** mulberry32: a small seeded generator, enough for fault draws (and the storm test's own draws). */
+export function seededRandom(seed: number): () => number {
   let state = seed >>> 0;
   return () => {
     state = (state + 0x6d2b79f5) >>> 0;

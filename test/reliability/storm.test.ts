@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DynamoDossierRepository } from '#adapters/dynamodb/dossier-repository';
 import { SqsIngestQueue } from '#adapters/sqs/ingest-queue';
 import type { IngestMessage } from '#schemas/ingest-message';
-import { DsSimulator } from '../../infra/local/ds-simulator.ts';
+import { DsSimulator, seededRandom } from '../../infra/local/ds-simulator.ts';
 import { QueueConsumer } from '../../infra/local/queue-consumer.ts';
 import { LocalSqs, type LocalQueue } from '../../infra/local/sqs-server.ts';
 import { startDynalite } from '../helpers/dynamodb-engines.ts';
@@ -49,17 +49,8 @@ vi.doMock('#infra/pipeline-settings', async (importOriginal) => {
   return { ...original, INGEST_PIPELINE: { ...original.INGEST_PIPELINE, retryDelaysSeconds: RETRY_DELAYS_SECONDS } };
 });
 
-/** mulberry32: the storm's own seeded generator. */
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The storm's own seeded draws, with the simulator's generator (a separate seed from its faults). */
+const seeded = seededRandom;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 type Fault = 's3_throttled' | 'dynamodb_failed' | 'crash';

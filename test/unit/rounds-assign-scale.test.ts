@@ -5,6 +5,7 @@ import type { ReviewerRecord } from '#core/rounds/model';
 import { DEFAULT_JURY_CONFIG } from '#schemas/jury';
 import { COLLEGES, type College } from '#schemas/rounds';
 import { reviewerRecord, roundDossier } from '../helpers/memory-round-ports.ts';
+import { seededRandom } from '../../infra/local/ds-simulator.ts';
 
 /*
  * The issue's "Done when": 2,000 dossiers, 40 reviewers in 3 colleges, 3 (and 2) reviewers per
@@ -13,16 +14,8 @@ import { reviewerRecord, roundDossier } from '../helpers/memory-round-ports.ts';
  * could have from its eligible reviewers.
  */
 
-/** A small seeded generator (mulberry32): the same data on every run. */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded draws (mulberry32, the DS simulator's generator): the same data on every run. */
+const random = seededRandom;
 
 function shuffled<T>(items: readonly T[], next: () => number): T[] {
   const out = [...items];
