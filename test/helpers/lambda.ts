@@ -1,4 +1,5 @@
 import type { Context } from 'aws-lambda';
+import { vi } from 'vitest';
 import { readJson } from './samples.ts';
 
 export const lambdaContext = (functionName = 'test-function'): Context => ({
@@ -32,4 +33,21 @@ export function withEnv(vars: Record<string, string>) {
       else process.env[k] = v;
     }
   };
+}
+
+/**
+ * Collects the functions' log lines into `lines` (Powertools writes JSON lines with
+ * `"service":"ds-selection"` to stdout, warnings and errors to stderr) and keeps them off the
+ * test output; anything else is written as usual. `vi.restoreAllMocks()` undoes it.
+ */
+export function captureFunctionLogs(lines: string[]): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    const write = stream.write.bind(stream);
+    vi.spyOn(stream, 'write').mockImplementation(((chunk: string | Uint8Array, ...rest: unknown[]) => {
+      const text = chunk.toString();
+      if (!text.includes('"service":"ds-selection"')) return (write as (...args: unknown[]) => boolean)(chunk, ...rest);
+      lines.push(text);
+      return true;
+    }) as typeof stream.write);
+  }
 }

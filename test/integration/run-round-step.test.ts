@@ -11,7 +11,7 @@ import { DynamoDossierRepository } from '#adapters/dynamodb/dossier-repository';
 import { DynamoRoundRepository } from '#adapters/dynamodb/round-repository';
 import { ROUNDS_CONFIG } from '#shared/rounds-config';
 import { startDynalite, type RunningEngine } from '../helpers/dynamodb-engines.ts';
-import { lambdaContext, withEnv } from '../helpers/lambda.ts';
+import { captureFunctionLogs, lambdaContext, withEnv } from '../helpers/lambda.ts';
 import { readJson } from '../helpers/samples.ts';
 import { S3RVER_CREDENTIALS, startS3rver, type S3Engine } from '../helpers/s3-engine.ts';
 import { startSesLocal, type SesEngine, type StoredMail } from '../helpers/ses-engine.ts';
@@ -95,16 +95,8 @@ beforeAll(async () => {
   });
   vi.resetModules();
   handler = (await import('../../functions/run-round-step.ts')).handler as unknown as typeof handler;
-  // The function's log lines (Powertools writes JSON lines to stdout, warnings and errors to stderr), to check they carry no personal data.
-  for (const stream of [process.stdout, process.stderr]) {
-    const write = stream.write.bind(stream);
-    vi.spyOn(stream, 'write').mockImplementation(((chunk: string | Uint8Array, ...rest: unknown[]) => {
-      const text = chunk.toString();
-      if (!text.includes('"service":"ds-selection"')) return (write as (...args: unknown[]) => boolean)(chunk, ...rest);
-      logLines.push(text);
-      return true;
-    }) as typeof stream.write);
-  }
+  // The function's log lines, to check they carry no personal data.
+  captureFunctionLogs(logLines);
 });
 afterAll(async () => {
   vi.restoreAllMocks();

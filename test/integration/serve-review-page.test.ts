@@ -10,7 +10,7 @@ import { DynamoDossierRepository } from '#adapters/dynamodb/dossier-repository';
 import { DynamoRoundRepository } from '#adapters/dynamodb/round-repository';
 import { ROUNDS_CONFIG } from '#shared/rounds-config';
 import { startDynalite, type RunningEngine } from '../helpers/dynamodb-engines.ts';
-import { lambdaContext, withEnv } from '../helpers/lambda.ts';
+import { captureFunctionLogs, lambdaContext, withEnv } from '../helpers/lambda.ts';
 import { S3RVER_CREDENTIALS, startS3rver, type S3Engine } from '../helpers/s3-engine.ts';
 import { startSesLocal, type SesEngine } from '../helpers/ses-engine.ts';
 
@@ -110,15 +110,7 @@ beforeAll(async () => {
   });
   vi.resetModules();
   handler = (await import('../../functions/serve-review-page.ts')).handler as unknown as typeof handler;
-  for (const stream of [process.stdout, process.stderr]) {
-    const write = stream.write.bind(stream);
-    vi.spyOn(stream, 'write').mockImplementation(((chunk: string | Uint8Array, ...rest: unknown[]) => {
-      const text = chunk.toString();
-      if (!text.includes('"service":"ds-selection"')) return (write as (...args: unknown[]) => boolean)(chunk, ...rest);
-      logLines.push(text);
-      return true;
-    }) as typeof stream.write);
-  }
+  captureFunctionLogs(logLines);
 });
 afterAll(async () => {
   vi.restoreAllMocks();
