@@ -34,8 +34,9 @@ export const DOSSIER_KEY_PREFIX = 'DOSSIER#';
 const dossierPk = (number: number) => `${DOSSIER_KEY_PREFIX}${number}`;
 /** Zero-padded so that the string order of index sort keys is the numeric order. */
 const padded = (number: number) => String(number).padStart(10, '0');
-const roundIndexPk = (round: string) => `DOSSIERS#ROUND#${round}`;
-const statusIndexPk = (status: DossierStatus) => `DOSSIERS#STATUS#${status}`;
+/** The index partitions of dossiers: by round (gsi1) and by status (gsi2); the purge reads and writes them too. */
+export const roundIndexPk = (round: string) => `DOSSIERS#ROUND#${round}`;
+export const statusIndexPk = (status: DossierStatus) => `DOSSIERS#STATUS#${status}`;
 
 function dossierKey(number: number): Item {
   return { [PK]: dossierPk(number), [SK]: DOSSIER_SK };

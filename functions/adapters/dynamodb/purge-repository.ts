@@ -6,7 +6,8 @@ import type { RetentionRound, Tombstone } from '#core/retention/policy';
 import type { PurgeRepository, RoundRecordKind, StoredDossier } from '#core/retention/ports';
 import { batchWriteDrained, chunks, isConditionalCheckFailed, queryAll, withoutStorageAttributes, type BatchRetryOptions } from '#adapters/dynamodb/client';
 import { DOSSIER_KEY_PREFIX } from '#adapters/dynamodb/dossier-repository';
-import { ROUND_KEY_PREFIX } from '#adapters/dynamodb/round-repository';
+import { roundIndexPk, statusIndexPk } from '#adapters/dynamodb/dossier-repository';
+import { checkedRoundId, paddedDossierNumber as padded, roundPartitionKey as roundPk } from '#adapters/dynamodb/round-repository';
 import { TABLE_KEYS } from '#adapters/dynamodb/table';
 
 /*
@@ -41,18 +42,7 @@ const AUDIT_PREFIX = 'AUDIT#';
 const PURGED_AT = 'purgedAt';
 const BATCH_WRITE_SIZE = 25;
 
-function padded(number: number): string {
-  if (!Number.isSafeInteger(number) || number < 0 || number >= 1e10) throw new RangeError(`not a dossier number: ${number}`);
-  return String(number).padStart(10, '0');
-}
-
-function roundId(value: string): string {
-  if (typeof value !== 'string' || value === '' || value.includes('#')) throw new RangeError(`not a round id: ${JSON.stringify(value)}`);
-  return value;
-}
-
 const dossierKey = (number: number): Item => ({ [PK]: `${DOSSIER_KEY_PREFIX}${number}`, [SK]: DOSSIER_SK });
-const roundPk = (id: string) => `${ROUND_KEY_PREFIX}${roundId(id)}`;
 
 /** The tombstone as a dossier item: the same keys and index entries as any dossier with status `deleted`. */
 function tombstoneItem(tombstone: Tombstone, expiresAt: number): Item {
@@ -60,9 +50,9 @@ function tombstoneItem(tombstone: Tombstone, expiresAt: number): Item {
   return {
     ...tombstone,
     ...dossierKey(tombstone.number),
-    [gsi1.partitionKey]: `DOSSIERS#ROUND#${tombstone.round}`,
+    [gsi1.partitionKey]: roundIndexPk(tombstone.round),
     [gsi1.sortKey]: `${tombstone.status}#${number}`,
-    [gsi2.partitionKey]: `DOSSIERS#STATUS#${tombstone.status}`,
+    [gsi2.partitionKey]: statusIndexPk(tombstone.status),
     [gsi2.sortKey]: number,
     [ttlAttribute]: expiresAt,
     type: 'dossier',
@@ -118,7 +108,7 @@ export class DynamoPurgeRepository implements PurgeRepository {
       IndexName: gsi1.indexName,
       KeyConditionExpression: '#pk = :pk',
       ExpressionAttributeNames: { '#pk': gsi1.partitionKey },
-      ExpressionAttributeValues: { ':pk': `DOSSIERS#ROUND#${roundId(round)}` },
+      ExpressionAttributeValues: { ':pk': roundIndexPk(checkedRoundId(round)) },
     }, limit);
   }
 
@@ -130,7 +120,7 @@ export class DynamoPurgeRepository implements PurgeRepository {
       // Tombstones stay in the partition until their TTL: read, filtered out, not returned.
       FilterExpression: 'attribute_not_exists(#purgedAt)',
       ExpressionAttributeNames: { '#pk': gsi2.partitionKey, '#purgedAt': PURGED_AT },
-      ExpressionAttributeValues: { ':pk': 'DOSSIERS#STATUS#deleted' },
+      ExpressionAttributeValues: { ':pk': statusIndexPk('deleted') },
     }, limit);
   }
 

@@ -73,6 +73,18 @@ function keyPart(what: string, value: string): string {
   return value;
 }
 
+/**
+ * The partition key of a round's items, the id checked (no `#`, not empty): the key every adapter
+ * of round items (this one, the purge, the write-back records) builds the same way.
+ */
+export const roundPartitionKey = (roundId: string) => roundPk(checkedRoundId(roundId));
+
+/** A round id fit for a key (not empty, no `#`), or a RangeError. */
+export const checkedRoundId = (roundId: string) => keyPart('round id', roundId);
+
+/** A dossier number in a sort key: checked and zero-padded to 10 digits (string order = numeric order). */
+export { padded as paddedDossierNumber };
+
 function roundKey(roundId: string): Item {
   return { [PK]: roundPk(keyPart('round id', roundId)), [SK]: ROUND_SK };
 }

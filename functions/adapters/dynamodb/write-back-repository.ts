@@ -3,7 +3,7 @@ import type { WriteBackRecord } from '#core/write-back/model';
 import type { WriteBackStore } from '#core/write-back/write-back-decisions';
 import { isConditionalCheckFailed, queryAll, withoutStorageAttributes } from '#adapters/dynamodb/client';
 import { TABLE_KEYS } from '#adapters/dynamodb/table';
-import { ROUND_KEY_PREFIX } from '#adapters/dynamodb/round-repository';
+import { paddedDossierNumber as padded, roundPartitionKey as roundPk } from '#adapters/dynamodb/round-repository';
 
 /*
  * Where each dossier's write-back to DS stands (docs/data-model.md, "Write-back"):
@@ -18,15 +18,6 @@ export const WRITEBACK_SK_PREFIX = 'WRITEBACK#';
 const AUDIT_SK_PREFIX = 'AUDIT#';
 export const WRITE_BACK_AUDIT_STEP = 'write-back';
 
-const roundPk = (roundId: string) => {
-  if (!roundId || roundId.includes('#')) throw new RangeError(`round id must be a non-empty string without '#', got ${JSON.stringify(roundId)}`);
-  return `${ROUND_KEY_PREFIX}${roundId}`;
-};
-
-function padded(dossierNumber: number): string {
-  if (!Number.isSafeInteger(dossierNumber) || dossierNumber < 0 || dossierNumber >= 1e10) throw new RangeError(`not a dossier number: ${dossierNumber}`);
-  return String(dossierNumber).padStart(10, '0');
-}
 
 export class DynamoWriteBackRepository implements WriteBackStore {
   private readonly client: DynamoDBDocumentClient;
