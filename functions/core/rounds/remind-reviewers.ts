@@ -1,9 +1,10 @@
-import { canReceiveAssignments, isReviewable } from './assign-reviewers.ts';
-import { isSubmitted, ROUND_PHASES, type RoundRecord } from './model.ts';
+import { canReceiveAssignments } from './assign-reviewers.ts';
+import { ROUND_PHASES, type RoundRecord } from './model.ts';
 import { countUnsent, deliverMails, type PendingMail } from './notifications.ts';
 import { DAY_MS, parisDay } from './paris-dates.ts';
 import { linkExpiry, reviewLink } from './review-links.ts';
 import { reminderMail } from './round-mails.ts';
+import { missingReviews } from './review-progress.ts';
 import {
   audit, mailSummary, positionOrRefuse, resolveRound,
   type RoundStepDependencies, type RoundStepRequest, type RoundStepResult, type RoundStepSummary,
@@ -69,13 +70,10 @@ async function remindRound(request: RoundStepRequest, deps: RoundStepDependencie
     deps.rounds.listAssignments(round.id),
     deps.rounds.listReviews(round.id),
   ]);
-  const reviewable = new Set(dossiers.filter(isReviewable).map((d) => d.number));
-  // A draft is unfinished; a submitted review (a declared conflict is one) is done.
-  const reviewed = new Set(reviews.filter(isSubmitted).map((r) => `${r.dossierNumber}:${r.reviewerId}`));
+  // The reviews close-selection would wait for: a draft is unfinished; a submitted review (a declared conflict is one) is done.
   const unfinished = new Map<string, number>();
-  for (const a of assignments) {
-    if (!reviewable.has(a.dossierNumber) || reviewed.has(`${a.dossierNumber}:${a.reviewerId}`)) continue;
-    unfinished.set(a.reviewerId, (unfinished.get(a.reviewerId) ?? 0) + 1);
+  for (const { reviewerIds } of missingReviews(round, dossiers, assignments, reviews)) {
+    for (const reviewerId of reviewerIds) unfinished.set(reviewerId, (unfinished.get(reviewerId) ?? 0) + 1);
   }
   const byId = new Map(reviewers.map((r) => [r.id, r]));
   const key = `reminder:${parisDay(now)}`;

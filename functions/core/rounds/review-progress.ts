@@ -33,13 +33,13 @@ export interface ClosingReadiness {
 
 const pairKey = (dossierNumber: number, reviewerId: string) => `${dossierNumber}:${reviewerId}`;
 
-export function closingReadiness(
-  round: Pick<RoundRecord, 'id' | 'reviewDeadline'>,
+/** The reviews still owed in the round, by dossier (the rule above): what close-selection and `remind` both count. */
+export function missingReviews(
+  round: Pick<RoundRecord, 'id'>,
   dossiers: readonly DossierRecord[],
   assignments: readonly AssignmentRecord[],
   reviews: readonly ReviewRecord[],
-  now: Date,
-): ClosingReadiness {
+): MissingReviews[] {
   const reviewable = new Set(dossiers.filter(isReviewable).map((d) => d.number));
   const done = new Set(reviews.filter((r) => r.roundId === round.id && isSubmitted(r)).map((r) => pairKey(r.dossierNumber, r.reviewerId)));
   const byDossier = new Map<number, string[]>();
@@ -47,9 +47,19 @@ export function closingReadiness(
     if (a.roundId !== round.id || !reviewable.has(a.dossierNumber) || done.has(pairKey(a.dossierNumber, a.reviewerId))) continue;
     byDossier.set(a.dossierNumber, [...(byDossier.get(a.dossierNumber) ?? []), a.reviewerId]);
   }
-  const missing = [...byDossier.entries()]
+  return [...byDossier.entries()]
     .sort(([a], [b]) => a - b)
     .map(([dossierNumber, reviewerIds]) => ({ dossierNumber, reviewerIds: [...new Set(reviewerIds)].sort() }));
+}
+
+export function closingReadiness(
+  round: Pick<RoundRecord, 'id' | 'reviewDeadline'>,
+  dossiers: readonly DossierRecord[],
+  assignments: readonly AssignmentRecord[],
+  reviews: readonly ReviewRecord[],
+  now: Date,
+): ClosingReadiness {
+  const missing = missingReviews(round, dossiers, assignments, reviews);
   const deadlineMs = round.reviewDeadline ? Date.parse(round.reviewDeadline) : Number.NaN;
   const deadlinePassed = !Number.isNaN(deadlineMs) && now.getTime() >= deadlineMs;
   const reviewsMissing = missing.reduce((sum, m) => sum + m.reviewerIds.length, 0);
