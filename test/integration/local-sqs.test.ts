@@ -230,7 +230,7 @@ describe('LocalSqs through the AWS SDK', () => {
     await client.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: 'wake up' }));
     const messages = await polling;
     expect(messages.map((message) => message.Body)).toEqual(['wake up']);
-    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(Date.now() - started).toBeLessThan(5_000); // of the 10 s asked: it did not wait them out
   });
 
   it('waits the whole WaitTimeSeconds when no message comes', async () => {
@@ -328,7 +328,7 @@ describe('LocalSqs durability', () => {
     const started = Date.now();
     await sqs.stop();
     expect(await polling).toEqual([]);
-    expect(Date.now() - started).toBeLessThan(1_000);
+    expect(Date.now() - started).toBeLessThan(5_000); // of the 20 s asked
     await startServer();
   });
 });

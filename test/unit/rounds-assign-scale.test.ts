@@ -98,11 +98,6 @@ function loads(plan: AssignmentPlan): Map<string, number> {
 
 const spread = (values: number[]) => Math.max(...values) - Math.min(...values);
 
-function timed(run: () => AssignmentPlan): { plan: AssignmentPlan; ms: number } {
-  const start = performance.now();
-  const plan = run();
-  return { plan, ms: performance.now() - start };
-}
 
 describe('assignReviewers at scale: 2,000 dossiers, 40 reviewers in 3 colleges', () => {
   it('the data has every kind of conflict, webmail addresses and dossiers no researcher may review', () => {
@@ -121,16 +116,12 @@ describe('assignReviewers at scale: 2,000 dossiers, 40 reviewers in 3 colleges',
 
   for (const K of [3, 2]) {
     describe(`${K} reviewers per dossier`, () => {
-      const { plan, ms } = timed(() => assignReviewers(DOSSIERS, REVIEWERS, K));
+      // Its speed is a benchmark's (bench/rounds-scale.ts, against a linear floor), not a timed test's.
+      const plan = assignReviewers(DOSSIERS, REVIEWERS, K);
       const load = loads(plan);
       const team = new Map<number, ReviewerRecord[]>();
       const byId = new Map(REVIEWERS.map((r) => [r.id, r]));
       for (const pair of plan.assignments) team.set(pair.dossierNumber, [...(team.get(pair.dossierNumber) ?? []), byId.get(pair.reviewerId)!]);
-
-      it(`is fast (one scan of the committee per place): ${K} × 2,000 places well under a second`, () => {
-        console.info(`assignReviewers, 2,000 dossiers x 40 reviewers, K = ${K}: ${ms.toFixed(1)} ms`);
-        expect(ms).toBeLessThan(2000);
-      });
 
       it('fills every place, never with a reviewer in conflict (SIRET, SIREN, email domain), an inactive or a suppressed one', () => {
         expect(plan.shortfalls).toEqual([]);
@@ -189,8 +180,8 @@ describe('assignReviewers at scale: 2,000 dossiers, 40 reviewers in 3 colleges',
       it('is deterministic: shuffled dossiers, committee and contacts give the same assignment', () => {
         const shuffle = random(K);
         const reordered = shuffled(DOSSIERS, shuffle).map((d) => ({ ...d, project: { ...d.project, contactEmails: shuffled(d.project!.contactEmails!, shuffle) } }));
-        const again = timed(() => assignReviewers(reordered, shuffled(REVIEWERS, shuffle).map((r) => ({ ...r, conflicts: shuffled(r.conflicts, shuffle) })), K));
-        expect(again.plan).toEqual(plan);
+        const again = assignReviewers(reordered, shuffled(REVIEWERS, shuffle).map((r) => ({ ...r, conflicts: shuffled(r.conflicts, shuffle) })), K);
+        expect(again).toEqual(plan);
       });
     });
   }
