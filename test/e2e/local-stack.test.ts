@@ -175,5 +175,5 @@ describe('local stack', () => {
     const files = await readdir(join(dataDir, 's3'));
     expect(files.length).toBeGreaterThan(0);
     expect((await showJson(23456790)).attachments.every((a: { status: string }) => a.status === 'stored')).toBe(true);
-  });
+  }, 90_000); // three stack starts and five CLI processes: a loaded machine needs more than the default 30 s
 });
