@@ -13,27 +13,46 @@ import { absoluteFigure, progress, readCounts, round, ROOT, runScript, type Figu
 const SCRIPT = 'cost';
 
 /**
- * AWS prices for eu-west-3 (Paris), USD, as known on 2026-12-02 WITHOUT access to AWS's pricing
- * pages (this machine has no internet): check each against https://aws.amazon.com/<service>/pricing/
- * before relying on the figure. Free tiers are ignored (the figure is what a round costs at the margin).
+ * AWS prices for eu-west-3 (Paris), USD, checked on 2026-12-02 through stored copies of public
+ * sources (this machine has no internet): each line names its source, and docs/cost.md says what
+ * each source states and which prices remain unverified. "Price List" is the AWS Price List
+ * (https://pricing.us-east-1.amazonaws.com/offers/v1.0/aws/<offer>/current/eu-west-3/index.json,
+ * or its Query API), read here through copies of its eu-west-3 values published in public
+ * repositories (bulk offer files published 2026-09/10, read 2026-10-09; Query API read 2026-09-07).
+ * Free tiers are ignored (the figure is what a round costs at the margin).
  */
 export const PRICES = {
   region: 'eu-west-3 (Paris)',
-  takenOn: '2026-12-02 (from memory: to check)',
+  takenOn: '2026-12-02, checked against the sources in docs/cost.md',
+  // Price List AWSLambda eu-west-3, EUW3-Lambda-GB-Second-ARM (first tier); artillery prices.js: eu-west-3 at the base arm64 price
   lambdaGbSecondArm: 0.0000133334,
+  // Price List AWSLambda eu-west-3, EUW3-Request-ARM: 0.0000002 per request
   lambdaPerMillionRequests: 0.20,
-  dynamoDbPerMillionWriteUnits: 0.7625,
-  dynamoDbPerMillionReadUnits: 0.1525,
-  dynamoDbStorageGbMonth: 0.2862,
+  // Price List Query API, EUW3-WriteRequestUnits (after the -50% on-demand cut of 2024-11-01, https://aws.amazon.com/blogs/database/new-amazon-dynamodb-lowers-pricing-for-on-demand-throughput-and-global-tables/)
+  dynamoDbPerMillionWriteUnits: 0.7423,
+  // Price List Query API, EUW3-ReadRequestUnits (same cut)
+  dynamoDbPerMillionReadUnits: 0.1487,
+  // unverified for Paris: us-east-1 figure, unchanged by the 2024 cut (https://github.com/awslabs/agentcore-samples/pull/1854); not used by the figure
+  dynamoDbStorageGbMonth: 0.25,
+  // Price List AmazonS3 eu-west-3, EUW3-Requests-Tier1: 0.0000053 per request
   s3PutPer1000: 0.0053,
+  // Price List AmazonS3 eu-west-3, EUW3-Requests-Tier2: 0.00000042 per request
   s3GetPer1000: 0.00042,
+  // Price List AmazonS3 eu-west-3, EUW3-TimedStorage-ByteHrs (first 50 TB)
   s3StandardGbMonth: 0.024,
+  // unverified for Paris: the generic (us-east-1) 0.10 USD per 1,000 outbound mails quoted by third parties; https://aws.amazon.com/ses/pricing/ not reachable
   sesPer1000Mails: 0.10,
+  // Price List AmazonApiGateway eu-west-3, EUW3-ApiGatewayHttpRequest: 0.00000117 per request (first tier)
   httpApiPerMillion: 1.17,
-  schedulerPerMillion: 1.00,
+  // Price List Query API, EUW3-ScheduledInvocation: 1.20 per million after the free 14 M (us-east-1: 1.00)
+  schedulerPerMillion: 1.20,
+  // Price List Query API, EUW3-Requests-Tier1 (SQS standard): 0.40 per million
   sqsPerMillion: 0.40,
-  natGatewayHour: 0.048,
-  natGatewayPerGb: 0.048,
+  // Price List AmazonEC2 eu-west-3, EUW3-NatGateway-Hours (0.048 is eu-west-1's, EU-NatGateway-Hours)
+  natGatewayHour: 0.05,
+  // Price List AmazonEC2 eu-west-3, EUW3-NatGateway-Bytes
+  natGatewayPerGb: 0.05,
+  // Price List AmazonVPC eu-west-3, EUW3-PublicIPv4:InUseAddress; all regions since 2024-02-01 (https://aws.amazon.com/blogs/aws/new-aws-public-ipv4-address-charge-public-ip-insights/)
   publicIpv4Hour: 0.005,
 } as const;
 
@@ -148,7 +167,7 @@ async function main() {
   }
   const figures: Figure[] = [
     absoluteFigure(`${SCRIPT}: one round of ${a.dossiers} dossiers, without the NAT gateway`, round(total, 3), 'USD', { below: 1 },
-      `the NAT gateway (fixed egress IP) adds ${natMonthly.toFixed(2)} USD a month; prices ${p.region}, to check (docs/cost.md)`),
+      `the NAT gateway (fixed egress IP) adds ${natMonthly.toFixed(2)} USD a month; prices ${p.region}, sources and unverified ones in docs/cost.md`),
   ];
   return { figures, details: { lines, natMonthly, natRound, retention, assumptions: a, prices: p } };
 }
