@@ -1,7 +1,10 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
-import { MailEventsEnvSchema, SesEventBridgeEventSchema } from '#schemas/ses-event';
-import { handleMailEvent, type MailEventDependencies, type MailEventResult } from '#core/mail-events/handle-mail-event';
+import { MailEventsEnvSchema, SesEventBridgeEventSchema, sesEventIssues } from '#schemas/ses-event';
+import { InvalidMailEventError } from '#core/mail-events/errors';
+import {
+  handleMailEvent, summaryOf, unsentStaffMailsError, type MailEventDependencies, type MailEventResult,
+} from '#core/mail-events/handle-mail-event';
 import { createDocumentClient } from '#adapters/dynamodb/client';
 import { DynamoRoundRepository } from '#adapters/dynamodb/round-repository';
 import { createSesClient } from '#adapters/ses/client';
@@ -19,17 +22,8 @@ import { ROUNDS_CONFIG } from '#shared/rounds-config';
  * twice, then the schedules' dead-letter queue and the errors alarm see it); so does a staff mail
  * SES refused, once the suppression is stored: the retry only sends what is still owed.
  */
-
-export class InvalidMailEventError extends Error {
-  override name = 'InvalidMailEventError';
-}
-export class MailEventIncompleteError extends Error {
-  override name = 'MailEventIncompleteError';
-}
-
 const env = loadConfig(MailEventsEnvSchema);
 const config = { ...ROUNDS_CONFIG, mailFrom: env.MAIL_FROM ?? ROUNDS_CONFIG.mailFrom };
-
 const dependencies: MailEventDependencies = {
   rounds: new DynamoRoundRepository({ client: createDocumentClient(), tableName: env.TABLE_NAME }),
   mailer: new SesMailer({ client: createSesClient(), from: config.mailFrom, configurationSetName: env.SES_CONFIGURATION_SET }),
@@ -40,20 +34,14 @@ const dependencies: MailEventDependencies = {
 async function handle(event: unknown): Promise<MailEventResult> {
   const parsed = SesEventBridgeEventSchema.safeParse(event);
   if (!parsed.success) {
-    // The paths and messages of the issues only: zod's messages here never quote a value.
-    const issues = parsed.error.issues.map((issue) => `${issue.path.map(String).join('.') || '(event)'}: ${issue.code}`);
+    const issues = sesEventIssues(parsed.error);
     logger.error('mail event refused', { reason: 'invalid_event', issues });
-    throw new InvalidMailEventError(`invalid SES event: ${issues.join('; ')}`);
+    throw new InvalidMailEventError(issues);
   }
   const result = await handleMailEvent(parsed.data.detail, dependencies);
-  logger.info('mail event handled', {
-    eventId: parsed.data.id, eventType: result.eventType, outcome: result.outcome, notification: result.notification,
-    suppression: result.suppression, suppressed: result.suppressed, alreadySuppressed: result.alreadySuppressed,
-    unknownRecipients: result.unknownRecipients, staffMails: result.staffMails,
-  });
-  if (result.staffMails.failed > 0) {
-    throw new MailEventIncompleteError(`${result.staffMails.failed} staff mail(s) not sent (SES refused or failed them); the retry sends those only`);
-  }
+  logger.info('mail event handled', { eventId: parsed.data.id, ...summaryOf(result) });
+  const incomplete = unsentStaffMailsError(result);
+  if (incomplete) throw incomplete;
   return result;
 }
 

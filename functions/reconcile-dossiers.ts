@@ -3,17 +3,13 @@ import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import * as z from 'zod';
 import { ReconcileEnvSchema, ReconcileEventSchema } from '#schemas/reconcile-env';
-import { InvalidScheduleEventError, ReconcileFailedError } from '#core/errors';
-import { reconcileDossiers, summarize, type ReconcileDependencies, type ReconcileSummary } from '#core/reconcile';
-import { DsGraphqlClient } from '#adapters/ds-api/graphql-client';
-import { createDocumentClient } from '#adapters/dynamodb/client';
-import { DynamoDossierRepository } from '#adapters/dynamodb/dossier-repository';
-import { DynamoSyncCursorRepository } from '#adapters/dynamodb/sync-cursor-repository';
-import { createSqsClient } from '#adapters/sqs/client';
-import { SqsIngestQueue } from '#adapters/sqs/ingest-queue';
+import { InvalidScheduleEventError } from '#core/errors';
+import {
+  reconcileDossiers, reserveBeforeDeadlineMs, summarize, unreconciledDemarches, unreconciledError, type ReconcileSummary,
+} from '#core/reconcile';
 import { loadConfig } from '#shared/config';
 import { logger } from '#shared/powertools';
-import { resolveSecret } from '#shared/secrets';
+import { reconcileDependencies } from '#shared/reconcile-dependencies';
 
 /**
  * Schedule (every 10 minutes, infra/schedules.ts) -> reconcile-dossiers: queue what DS changed
@@ -22,24 +18,8 @@ import { resolveSecret } from '#shared/secrets';
  * see it) when a démarche could not be reconciled; the others still moved on.
  */
 const config = loadConfig(ReconcileEnvSchema);
-
-/** Attempts per DS call, and the longest wait between two. */
-const DS_ATTEMPTS = 3;
-const DS_MAX_DELAY_MS = 10_000;
-/** Time a run keeps before its deadline to finish a page, queue it and save the cursor. */
-export const RESERVE_MS = DS_ATTEMPTS * config.DS_API_TIMEOUT_SECONDS * 1000 + (DS_ATTEMPTS - 1) * DS_MAX_DELAY_MS + 10_000;
-
-const documentClient = createDocumentClient();
-const dependencies: Promise<ReconcileDependencies> = resolveSecret(config, 'DS_API_TOKEN').then((token) => ({
-  ds: new DsGraphqlClient({
-    url: config.DS_API_URL, token, timeoutMs: config.DS_API_TIMEOUT_SECONDS * 1000, maxAttempts: DS_ATTEMPTS, maxDelayMs: DS_MAX_DELAY_MS,
-    onRetry: (notice) => logger.warn('DS call retried', { ...notice }),
-  }),
-  queue: new SqsIngestQueue({ client: createSqsClient(), queueUrl: config.INGEST_QUEUE_URL }),
-  cursors: new DynamoSyncCursorRepository({ client: documentClient, tableName: config.TABLE_NAME }),
-  dossiers: new DynamoDossierRepository({ client: documentClient, tableName: config.TABLE_NAME }),
-  clock: { now: () => new Date() },
-}));
+const dependencies = reconcileDependencies(config);
+const reserveMs = reserveBeforeDeadlineMs(config.DS_API_TIMEOUT_SECONDS * 1000);
 
 async function reconcile(event: unknown, context: Context): Promise<ReconcileSummary> {
   const parsed = ReconcileEventSchema.safeParse(event);
@@ -54,17 +34,13 @@ async function reconcile(event: unknown, context: Context): Promise<ReconcileSum
       minAgeMs: config.RECONCILE_FILES_PENDING_MIN_AGE_MINUTES * 60_000,
       intervalMs: config.RECONCILE_FILES_PENDING_INTERVAL_MINUTES * 60_000,
     },
-    shouldStop: () => context.getRemainingTimeInMillis() < RESERVE_MS,
+    shouldStop: () => context.getRemainingTimeInMillis() < reserveMs,
   });
+  for (const failure of unreconciledDemarches(report)) logger.error('démarche not reconciled', failure);
   const summary = summarize(report);
-  for (const { error, demarche } of report.demarches) {
-    // Error names and messages only: ours and the adapters' never carry dossier content.
-    if (error) logger.error('démarche not reconciled', { demarche, error: error.name, reason: error.message });
-  }
   logger.info('reconciliation done', { ...summary, since: since ?? null });
-  if (report.failed > 0) {
-    throw new ReconcileFailedError(`${report.failed} of ${report.demarches.length} démarche(s) not reconciled (see the log above); the next run retries`);
-  }
+  const failed = unreconciledError(report);
+  if (failed) throw failed;
   return summary;
 }
 

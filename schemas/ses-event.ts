@@ -78,6 +78,15 @@ export const SesEventBridgeEventSchema = z.looseObject({
 });
 export type SesEventBridgeEvent = z.infer<typeof SesEventBridgeEventSchema>;
 
+/**
+ * What is wrong with an event that fails SesEventBridgeEventSchema, safe to log: each issue's path
+ * and code (`detail.eventType: invalid_union`), never a value nor zod's message (the events are full
+ * of addresses).
+ */
+export function sesEventIssues(error: z.ZodError): string[] {
+  return error.issues.map((issue) => `${issue.path.map(String).join('.') || '(event)'}: ${issue.code}`);
+}
+
 /** The SES tag that names the configuration set a mail went through (the rule matches on it). */
 export const CONFIGURATION_SET_TAG = 'ses:configuration-set';
 

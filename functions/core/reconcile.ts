@@ -1,6 +1,7 @@
 import type { DeletedDossier, DossierSummary, Page } from '#schemas/ds-api';
 import type { IngestMessage } from '#schemas/ingest-message';
 import type { DossierRecord } from './dossier.ts';
+import { ReconcileFailedError } from './errors.ts';
 import type {
   Clock, DossierStatusIndex, DsDossierListing, IngestQueue, SyncCursor, SyncCursorRepository, SyncCursorState,
 } from './ports.ts';
@@ -158,6 +159,17 @@ export interface FilesPendingPolicy {
 
 export const DEFAULT_FILES_PENDING_POLICY: FilesPendingPolicy = { minAgeMs: 60 * 60_000, intervalMs: 60 * 60_000 };
 
+/** How reconciliation's DS client retries a call: attempts, and the longest wait between two. */
+export const RECONCILE_DS_RETRIES = { maxAttempts: 3, maxDelayMs: 10_000 } as const;
+
+/**
+ * The time a run keeps before its deadline (`shouldStop`) to finish a page, queue it and save the
+ * cursor: a DS call that times out on every attempt, the waits between them, and 10 s to spare.
+ */
+export function reserveBeforeDeadlineMs(dsTimeoutMs: number, retries: { maxAttempts: number; maxDelayMs: number } = RECONCILE_DS_RETRIES): number {
+  return retries.maxAttempts * dsTimeoutMs + (retries.maxAttempts - 1) * retries.maxDelayMs + 10_000;
+}
+
 export interface ReconcileDependencies {
   ds: DsDeletionListing;
   queue: IngestQueue;
@@ -237,6 +249,23 @@ export function summarize(report: ReconcileReport): ReconcileSummary {
     failed: report.failed,
     demarches: report.demarches.map(({ error: _error, ...counts }) => counts),
   };
+}
+
+/**
+ * The démarches a run could not reconcile, each with its error's name and message only: ours and
+ * the adapters' never carry dossier content, so they are safe to log.
+ */
+export function unreconciledDemarches(report: ReconcileReport): { demarche: number; error: string; reason: string }[] {
+  return report.demarches.flatMap(({ demarche, error }) => (error ? [{ demarche, error: error.name, reason: error.message }] : []));
+}
+
+/**
+ * The error a run ends with when a démarche could not be reconciled (its cursor did not move, the
+ * others still did), so the scheduler's dead-letter queue and alarm see it; undefined when all were.
+ */
+export function unreconciledError(report: ReconcileReport): ReconcileFailedError | undefined {
+  if (!(report.failed > 0)) return undefined;
+  return new ReconcileFailedError(`${report.failed} of ${report.demarches.length} démarche(s) not reconciled (see the log above); the next run retries`);
 }
 
 const FILES_PENDING_BATCH = 100;

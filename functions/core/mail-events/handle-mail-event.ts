@@ -2,6 +2,7 @@ import type { MailOutcome, ReviewerRecord, SuppressionReason } from '../rounds/m
 import { deliverMails, emptyTally, type MailTally, type PendingMail } from '../rounds/notifications.ts';
 import type { Mailer, RoundRepository } from '../rounds/ports.ts';
 import type { SesEventDetail } from '#schemas/ses-event';
+import { MailEventIncompleteError } from './errors.ts';
 import { notificationOfTags } from './message-tags.ts';
 import { suppressionMail } from './suppression-mail.ts';
 
@@ -59,6 +60,28 @@ export interface MailEventResult {
   /** Reviewer ids it names that were suppressed already. */
   alreadySuppressed: string[];
   staffMails: MailTally;
+}
+
+/**
+ * What is safe to log of a result: its ids, statuses and counts, named one by one so that a field
+ * added to the result later (an address...) stays out of the logs until someone chooses to log it.
+ */
+export function summaryOf(result: MailEventResult): Record<string, unknown> {
+  return {
+    eventType: result.eventType, outcome: result.outcome, notification: result.notification,
+    suppression: result.suppression, suppressed: result.suppressed, alreadySuppressed: result.alreadySuppressed,
+    unknownRecipients: result.unknownRecipients, staffMails: result.staffMails,
+  };
+}
+
+/**
+ * The error an event whose staff mails SES refused or failed ends with; undefined when they all
+ * went. The suppression is stored by then: failing has Lambda retry the event, which sends only the
+ * mails still owed (claims), then the dead-letter queue and the errors alarm see it.
+ */
+export function unsentStaffMailsError(result: MailEventResult): MailEventIncompleteError | undefined {
+  if (!(result.staffMails.failed > 0)) return undefined;
+  return new MailEventIncompleteError(`${result.staffMails.failed} staff mail(s) not sent (SES refused or failed them); the retry sends those only`);
 }
 
 /** Why the event suppresses its recipients, and whom it names. */

@@ -1,6 +1,6 @@
 import { closeSelection } from './close-selection.ts';
 import { closeSubmissions } from './close-submissions.ts';
-import { ClosingNotReadyError, RoundStepRefusedError } from './errors.ts';
+import { ClosingNotReadyError, RoundStepIncompleteError, RoundStepRefusedError, type RoundStepRefusal } from './errors.ts';
 import { openRound } from './open-round.ts';
 import { remindReviewers } from './remind-reviewers.ts';
 import { audit, type RoundStepDependencies, type RoundStepRequest, type RoundStepResult } from './round-step.ts';
@@ -58,4 +58,21 @@ export function summaryOf(result: RoundStepResult): Record<string, unknown> {
     ...(result.plan ? { planMails: result.plan.mails } : {}),
     ...(result.rounds ? { rounds: result.rounds.map(summaryOf) } : {}),
   };
+}
+
+/** The result of a step that had nothing to do (scheduled-run.ts `hasNothingToDo`): no round, nothing changed. */
+export function nothingToDoResult(request: RoundStepRequest, reason: RoundStepRefusal): RoundStepResult {
+  return { step: request.step, roundId: null, dryRun: request.dryRun === true, changed: false, status: null, summary: { nothingToDo: true, reason } };
+}
+
+/**
+ * The error a step that left mails unsent (SES refused or failed them) ends with, once everything
+ * else is done; undefined when every mail went. Failing the run has Lambda retry it: the step fired
+ * again without `round` takes the round it already moved on, and sends only the mails still owed.
+ */
+export function unsentMailsError(result: RoundStepResult): RoundStepIncompleteError | undefined {
+  const failures = Number(result.summary.mailFailures ?? 0);
+  if (!(failures > 0)) return undefined;
+  return new RoundStepIncompleteError(`${result.step} of round ${result.roundId ?? '(several)'}: ${failures} mail(s) not sent (SES refused or failed them); `
+    + 'running the step again sends those only');
 }

@@ -69,6 +69,33 @@ export class WriteBackRefusedError extends Error {
   }
 }
 
+/** A run that left dossiers failed or not attempted: what is left is for the next run (a rerun sends only that). */
+export class WriteBackIncompleteError extends Error {
+  override name = 'WriteBackIncompleteError';
+}
+
+/** Stop between two dossiers this long before the Lambda's deadline: a dossier takes at most a few DS calls. */
+export const DEADLINE_MARGIN_MS = 60_000;
+
+/** The `deadline` of a run that has `remainingMs` left at `now` (unknown or zero: no deadline). */
+export function writeBackDeadline(remainingMs: number | undefined, now: Date): Date | undefined {
+  return remainingMs ? new Date(now.getTime() + remainingMs - DEADLINE_MARGIN_MS) : undefined;
+}
+
+/**
+ * The error a real run ends with when a dossier failed (DS refused it, or its state there
+ * conflicts) or was not attempted (deadline, DS unavailable), once the others are done; undefined
+ * when it wrote everything, and for a dry run. Failing the run has Lambda retry it, then the
+ * schedules' dead-letter queue and its alarm see it.
+ */
+export function incompleteWriteBackError(result: WriteBackResult): WriteBackIncompleteError | undefined {
+  const failed = Number(result.summary.failed ?? 0);
+  const left = Number(result.summary.not_attempted ?? 0);
+  if (result.dryRun || !(failed > 0 || left > 0)) return undefined;
+  return new WriteBackIncompleteError(`write-back of round ${result.roundId}: ${failed} dossier(s) failed, ${left} not attempted `
+    + `(${String(result.summary.stoppedEarly ?? 'DS refused or conflicts')}); see the WRITEBACK# records or \`ds-selection rounds write-back --round ${result.roundId} --dry-run\`, fix, run again`);
+}
+
 export async function writeBackDecisions(request: WriteBackRequest, deps: WriteBackDependencies): Promise<WriteBackResult> {
   const round = await resolveClosedRound(deps, request.roundId);
   const dryRun = request.dryRun === true;
