@@ -1,6 +1,7 @@
 import { ReviewPageEnvSchema } from '#schemas/review-page-env';
 import { createDocumentClient } from '#adapters/dynamodb/client';
 import { DynamoDossierRepository } from '#adapters/dynamodb/dossier-repository';
+import { DynamoReviewPageReads } from '#adapters/dynamodb/review-page-reads';
 import { DynamoRoundRepository } from '#adapters/dynamodb/round-repository';
 import { S3AttachmentLinks } from '#adapters/s3/attachment-links';
 import { createS3Client } from '#adapters/s3/client';
@@ -22,6 +23,7 @@ import { serveReviewPage, type ReviewPageDependencies } from './review-page/rout
 const env = loadConfig(ReviewPageEnvSchema);
 const documentClient = createDocumentClient();
 const dependencies: Promise<ReviewPageDependencies> = resolveSecret(env, 'REVIEW_LINK_SECRET').then((secret) => ({
+  reads: new DynamoReviewPageReads({ client: documentClient, tableName: env.TABLE_NAME }),
   rounds: new DynamoRoundRepository({ client: documentClient, tableName: env.TABLE_NAME }),
   dossiers: new DynamoDossierRepository({ client: documentClient, tableName: env.TABLE_NAME }),
   mailer: new SesMailer({ client: createSesClient(), from: env.MAIL_FROM ?? ROUNDS_CONFIG.mailFrom, configurationSetName: env.SES_CONFIGURATION_SET }),

@@ -2,10 +2,12 @@ import type { JuryConfig } from '#schemas/jury';
 import type { RoundsConfig } from '#schemas/rounds';
 import { RoundIdSchema } from '#schemas/rounds';
 import type { DossierRecord, AttachmentRef } from '#core/dossier';
-import { openSession, requireFormToken, type ReadOnlyReason, type ReviewerSession } from '#core/reviews/access';
+import { requireFormToken, type ReadOnlyReason } from '#core/reviews/access';
 import { ReviewAccessError } from '#core/reviews/errors';
 import { validateReviewForm, type ReviewFormInput } from '#core/reviews/review-form';
-import { reviewerAttachment, reviewerDossierPage, reviewerListPage, type PageDependencies } from '#core/reviews/reviewer-pages';
+import {
+  attachmentOf, dossierPageOf, openDossier, openDossierPage, openListPage, type PageDependencies, type ReviewPageReads,
+} from '#core/reviews/reviewer-pages';
 import { saveReview, type SaveReviewDependencies } from '#core/reviews/save-review';
 import { formToken } from '#core/rounds/review-links';
 import type { Mailer, RoundRepository } from '#core/rounds/ports';
@@ -31,6 +33,9 @@ import { renderDocument } from './views/render.ts';
  */
 
 export interface ReviewPageDependencies {
+  /** What the pages read, one call per page (functions/core/reviews/reviewer-pages.ts). */
+  reads: ReviewPageReads;
+  /** Saving a review (and a declared conflict's replacement) reads and writes through these. */
   rounds: RoundRepository;
   dossiers: { get(number: number): Promise<DossierRecord | undefined> };
   mailer: Mailer;
@@ -110,35 +115,31 @@ async function answer(route: Route, request: PageRequest, deps: ReviewPageDepend
     case 'not_found':
       return otherPage(404, request);
     case 'list': {
-      const { session, token } = await open(route.roundId, request, deps);
-      const page = await reviewerListPage(session, pageDeps(deps));
+      const page = await openListPage(route.roundId, request.query.token, pageDeps(deps));
+      const token = openedToken(request);
       return htmlResponse(200, renderDocument(<ListPage page={page} token={token} homeHref={listHref(route.roundId, token)} />), request);
     }
     case 'dossier': {
-      const { session, token } = await open(route.roundId, request, deps);
-      const page = await reviewerDossierPage(session, route.dossierNumber, pageDeps(deps));
+      const page = await openDossierPage(route.roundId, request.query.token, route.dossierNumber, pageDeps(deps));
+      const token = openedToken(request);
       const saved = request.query.saved;
       const notice = saved === 'draft' ? SAVED_NOTICES.draft
         : saved === 'submitted' ? (page.state === 'conflict' ? SAVED_NOTICES.conflict : SAVED_NOTICES.submitted) : undefined;
       return dossierResponse(200, { page, token, ...(notice ? { notice: { kind: 'success', text: notice } } : {}) }, request, deps);
     }
     case 'attachment': {
-      const { session } = await open(route.roundId, request, deps);
-      const file = await reviewerAttachment(session, route.dossierNumber, route.index, pageDeps(deps));
-      return redirect(302, await deps.attachmentLinks.downloadUrl(file), request);
+      const page = await openDossierPage(route.roundId, request.query.token, route.dossierNumber, pageDeps(deps));
+      return redirect(302, await deps.attachmentLinks.downloadUrl(attachmentOf(page, route.index)), request);
     }
     case 'save':
       return save(route, request, deps);
   }
 }
 
-async function open(roundId: string, request: PageRequest, deps: ReviewPageDependencies): Promise<{ session: ReviewerSession; token: string }> {
-  const token = request.query.token;
-  const session = await openSession(roundId, token, { rounds: deps.rounds, secret: deps.secret, clock: deps.clock });
-  return { session, token: token! };
-}
+const pageDeps = (deps: ReviewPageDependencies): PageDependencies => ({ reads: deps.reads, secret: deps.secret, clock: deps.clock });
 
-const pageDeps = (deps: ReviewPageDependencies): PageDependencies => ({ rounds: deps.rounds, dossiers: deps.dossiers });
+/** The link's token of a request whose page opened (a missing one is refused as `invalid_link` first). */
+const openedToken = (request: PageRequest): string => request.query.token!;
 
 function dossierResponse(
   status: number,
@@ -165,11 +166,16 @@ const typedValues = (input: ReviewFormInput): FormValues => ({
   conflict: input.conflictOfInterest,
 });
 
-/** POST: session, anti-forgery token, validation, then saveReview; Post/Redirect/Get on success. */
+/**
+ * POST: session, anti-forgery token, validation, then saveReview; Post/Redirect/Get on success.
+ * The session and the dossier are read once, up front; the checks keep their order (link, round,
+ * reviewer, form token, form, assignment), and every answer is built from that one read.
+ */
 async function save(route: Extract<Route, { name: 'save' }>, request: PageRequest, deps: ReviewPageDependencies): Promise<HttpResult> {
   const form = readForm(request);
   if (!form.ok) return otherPage(form.status, request);
-  const { session, token } = await open(route.roundId, request, deps);
+  const { session, records } = await openDossier(route.roundId, request.query.token, route.dossierNumber, pageDeps(deps));
+  const token = openedToken(request);
   requireFormToken(session, form.fields.get('csrf') ?? undefined, deps.secret);
 
   const input = formInput(form.fields);
@@ -178,14 +184,14 @@ async function save(route: Extract<Route, { name: 'save' }>, request: PageReques
   const expectedVersion = /^\d{1,9}$/.test(postedVersion) ? Number(postedVersion) : -1;
   const validation = validateReviewForm(input, session.round.criteria);
   if (!validation.valid) {
-    const page = await reviewerDossierPage(session, route.dossierNumber, pageDeps(deps));
+    const page = dossierPageOf(session, records);
     if (!page.permission.canWrite) return readOnlyAnswer(page.permission.reason, page, token, request, deps);
     return dossierResponse(422, { page, token, form: { values: typedValues(input), errors: validation.errors, version: expectedVersion < 0 ? page.version : expectedVersion } }, request, deps);
   }
 
   const result = await saveReview({
     round: session.round, reviewer: session.reviewer, dossierNumber: route.dossierNumber,
-    form: validation.value, expectedVersion, actor: 'reviewer',
+    form: validation.value, expectedVersion, actor: 'reviewer', known: records,
   }, {
     rounds: deps.rounds, dossiers: deps.dossiers, mailer: deps.mailer, config: deps.config, clock: deps.clock,
     reviewLinks: { baseUrl: deps.reviewPageUrl, secret: deps.secret }, ...(deps.jury ? { jury: deps.jury } : {}),
@@ -196,8 +202,9 @@ async function save(route: Extract<Route, { name: 'save' }>, request: PageReques
     if (result.conflict) logger.info('conflict of interest declared', { round: session.round.id, replaced: result.conflict.replacementId !== null, mailsFailed: result.conflict.mails.failed });
     return redirect(303, dossierHref(route.roundId, route.dossierNumber, token, { saved }), request);
   }
-  // Stale or read-only: show the page as it is now (the stored review, its new version).
-  const page = await reviewerDossierPage(session, route.dossierNumber, pageDeps(deps));
+  // Stale or read-only: show the page as it is now (the stored review, its new version). A stale
+  // save carries the review the store holds; read-only changes nothing, so the read stands.
+  const page = dossierPageOf(session, result.outcome === 'stale' ? { ...records, review: result.current } : records);
   if (result.outcome === 'read_only') return readOnlyAnswer(result.reason, page, token, request, deps);
   return dossierResponse(409, { page, token, notice: { kind: 'warning', text: STALE_NOTICE } }, request, deps);
 }

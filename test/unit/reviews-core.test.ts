@@ -1,8 +1,8 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { openSession, requireFormToken, reviewStateOf, writePermission, type ReviewerSession } from '#core/reviews/access';
+import { requireFormToken, reviewStateOf, writePermission, type ReviewerSession } from '#core/reviews/access';
 import { ReviewAccessError } from '#core/reviews/errors';
 import { COMMENT_MAX_LENGTH, validateReviewForm, type ReviewFormInput } from '#core/reviews/review-form';
-import { reviewerAttachment, reviewerDossierPage, reviewerListPage } from '#core/reviews/reviewer-pages';
+import { attachmentOf, openDossier, openDossierPage, openListPage, reviewPageReadsFrom, type PageDependencies } from '#core/reviews/reviewer-pages';
 import { saveReview, type SaveReviewDependencies, type SaveReviewRequest } from '#core/reviews/save-review';
 import { chooseReplacement } from '#core/rounds/assign-reviewers';
 import type { DossierRecord } from '#core/dossier';
@@ -50,6 +50,10 @@ function assign(dossierNumber: number, reviewerId: string, extra: { replaces?: s
 
 const session = (id = 'alice'): ReviewerSession => ({ round: rounds.rounds.get('2026-03')!, reviewer: rounds.reviewers.get(id)!, linkExpiresAt: new Date('2026-04-05T07:00:00.000Z') });
 
+/** The pages' reads as the in-memory store gives them (the reference composition of single reads). */
+const pageDeps = (): PageDependencies => ({ reads: reviewPageReadsFrom(rounds, { get: async (n: number) => dossiers.get(n) }), secret: SECRET, clock });
+const linkOf = (id: string, roundId = '2026-03') => reviewToken(SECRET, roundId, id, new Date('2026-04-05T07:00:00.000Z'));
+
 const form = (overrides: Partial<SaveReviewRequest['form']> = {}): SaveReviewRequest['form'] => ({
   intent: 'submit', scores: { impact: 4, faisabilite: 3 }, comment: 'Solide.', conflictOfInterest: false, ...overrides,
 });
@@ -73,15 +77,32 @@ beforeEach(() => {
   assign(103, 'carol');
 });
 
-describe('openSession: a link opens one round for one active reviewer', () => {
-  const access = () => ({ rounds, secret: SECRET, clock });
+describe('a link opens one round for one active reviewer, on the list and on a dossier alike', () => {
   const expiry = new Date('2026-04-05T07:00:00.000Z');
+  /** The session each page opens, or the refusal both give (they must give the same). */
+  async function openSession(roundId: string, token: string | undefined) {
+    const [list, dossier] = await Promise.allSettled([openListPage(roundId, token, pageDeps()), openDossier(roundId, token, 101, pageDeps())]);
+    if (list.status === 'rejected' || dossier.status === 'rejected') {
+      expect(list).toMatchObject({ status: 'rejected' });
+      expect(dossier).toEqual(list);
+      throw (list as PromiseRejectedResult).reason;
+    }
+    expect(dossier.value.session).toEqual(list.value.session);
+    return list.value.session;
+  }
 
   it('opens a session for a genuine, unexpired token of this round', async () => {
-    const opened = await openSession('2026-03', reviewToken(SECRET, '2026-03', 'alice', expiry), access());
+    const opened = await openSession('2026-03', reviewToken(SECRET, '2026-03', 'alice', expiry));
     expect(opened.reviewer.id).toBe('alice');
     expect(opened.round.id).toBe('2026-03');
     expect(opened.linkExpiresAt).toEqual(expiry);
+  });
+
+  it('reads nothing for a link that is not genuine or has expired', async () => {
+    for (const token of [undefined, reviewToken('other-key', '2026-03', 'alice', expiry), reviewToken(SECRET, '2026-03', 'alice', new Date(NOW.getTime() - 1000))]) {
+      await expect(openSession('2026-03', token)).rejects.toBeInstanceOf(ReviewAccessError);
+    }
+    expect(rounds.calls).toEqual([]);
   });
 
   it.each([
@@ -95,19 +116,19 @@ describe('openSession: a link opens one round for one active reviewer', () => {
     ['no token', () => undefined, 'invalid_link', 403],
     ['a genuine token past its expiry', () => reviewToken(SECRET, '2026-03', 'alice', new Date(NOW.getTime() - 1000)), 'expired_link', 403],
   ])('refuses %s', async (_what, token, reason, status) => {
-    const refusal = await openSession('2026-03', token(), access()).catch((error: unknown) => error);
+    const refusal = await openSession('2026-03', token()).catch((error: unknown) => error);
     expect(refusal).toBeInstanceOf(ReviewAccessError);
     expect(refusal).toMatchObject({ reason, status });
   });
 
   it('refuses an inactive reviewer, and a reviewer no longer in the committee, even with a genuine link', async () => {
     rounds.reviewers.set('alice', reviewer('alice', { active: false }));
-    await expect(openSession('2026-03', reviewToken(SECRET, '2026-03', 'alice', expiry), access())).rejects.toMatchObject({ reason: 'inactive_reviewer' });
-    await expect(openSession('2026-03', reviewToken(SECRET, '2026-03', 'nobody', expiry), access())).rejects.toMatchObject({ reason: 'inactive_reviewer' });
+    await expect(openSession('2026-03', reviewToken(SECRET, '2026-03', 'alice', expiry))).rejects.toMatchObject({ reason: 'inactive_reviewer' });
+    await expect(openSession('2026-03', reviewToken(SECRET, '2026-03', 'nobody', expiry))).rejects.toMatchObject({ reason: 'inactive_reviewer' });
   });
 
   it('refuses a genuine link to a round that does not exist', async () => {
-    await expect(openSession('2026-05', reviewToken(SECRET, '2026-05', 'alice', expiry), access())).rejects.toMatchObject({ reason: 'unknown_round', status: 404 });
+    await expect(openSession('2026-05', reviewToken(SECRET, '2026-05', 'alice', expiry))).rejects.toMatchObject({ reason: 'unknown_round', status: 404 });
   });
 
   it('checks the anti-forgery token against the reviewer, the round and the link', () => {
@@ -229,8 +250,22 @@ describe('saveReview', () => {
     dossiers.set(101, roundDossier(101, { status }));
     expect(await saveReview(request(), deps())).toEqual({ outcome: 'read_only', reason: 'dossier_withdrawn' });
     expect(rounds.reviews.size).toBe(0);
-    const page = await reviewerDossierPage(session('alice'), 101, { rounds, dossiers: { get: async (n: number) => dossiers.get(n) } });
+    const page = await openDossierPage('2026-03', linkOf('alice'), 101, pageDeps());
     expect(page.permission).toEqual({ canWrite: false, reason: 'dossier_withdrawn' });
+  });
+
+  it('decides from what the page read when given (no second read), with the same checks', async () => {
+    const { records } = await openDossier('2026-03', linkOf('alice'), 101, pageDeps());
+    rounds.calls.length = 0;
+    const saved = await saveReview(request({ known: records }), deps());
+    expect(saved).toMatchObject({ outcome: 'saved', review: { version: 1 } });
+    expect(rounds.calls).toEqual(['putReviewIfVersion']);
+    // The write is still conditional on the version: a read that is out of date gives `stale`.
+    expect(await saveReview(request({ known: records }), deps())).toMatchObject({ outcome: 'stale', current: { version: 1 } });
+    await expect(saveReview(request({ known: { ...records, assigned: false } }), deps())).rejects.toMatchObject({ reason: 'not_assigned' });
+    await expect(saveReview(request({ known: { ...records, dossier: undefined } }), deps())).rejects.toMatchObject({ reason: 'not_assigned' });
+    expect(await saveReview(request({ known: { ...records, dossier: roundDossier(101, { status: 'deleted' }) } }), deps()))
+      .toEqual({ outcome: 'read_only', reason: 'dossier_withdrawn' });
   });
 
   it.each(['open', 'closed'] as const)('writes nothing in a round that is %s', async (status) => {
@@ -311,12 +346,10 @@ describe('chooseReplacement', () => {
 });
 
 describe('reviewer pages: only assigned dossiers, only the reviewer\'s own review', () => {
-  const pageDeps = () => ({ rounds, dossiers: { get: async (n: number) => dossiers.get(n) } });
-
   it('lists the reviewer\'s dossiers with their state, and what is left', async () => {
     await saveReview(request({ form: form({ intent: 'draft' }) }), deps());
     await rounds.putReview({ roundId: '2026-03', dossierNumber: 102, reviewerId: 'carol', scores: { impact: 1, faisabilite: 1 }, comment: 'carol only', conflictOfInterest: false, status: 'submitted', version: 1, submittedAt: NOW.toISOString() });
-    const page = await reviewerListPage(session('alice'), pageDeps());
+    const page = await openListPage('2026-03', linkOf('alice'), pageDeps());
     expect(page.items).toEqual([
       { dossierNumber: 101, title: 'Projet 101', administration: 'Administration 101', state: 'draft', reviewable: true },
       // Carol's submitted review of 102 is hers: Alice's state is still "to do".
@@ -328,30 +361,31 @@ describe('reviewer pages: only assigned dossiers, only the reviewer\'s own revie
 
   it('says when an assigned dossier is no longer reviewable, and does not count it as left', async () => {
     dossiers.set(102, roundDossier(102, { status: 'deleted' }));
-    const page = await reviewerListPage(session('alice'), pageDeps());
+    const page = await openListPage('2026-03', linkOf('alice'), pageDeps());
     expect(page.items.find((i) => i.dossierNumber === 102)).toMatchObject({ reviewable: false });
     expect(page.remaining).toBe(1);
   });
 
   it('shows an assigned dossier with the reviewer\'s own review and its version', async () => {
     await saveReview(request({ form: form({ intent: 'draft' }) }), deps());
-    const page = await reviewerDossierPage(session('alice'), 101, pageDeps());
+    const page = await openDossierPage('2026-03', linkOf('alice'), 101, pageDeps());
     expect(page).toMatchObject({ dossier: { number: 101 }, state: 'draft', version: 1, permission: { canWrite: true }, review: { reviewerId: 'alice' } });
-    const bobs = await reviewerDossierPage(session('bob'), 101, pageDeps());
+    const bobs = await openDossierPage('2026-03', linkOf('bob'), 101, pageDeps());
     expect(bobs.review).toBeUndefined();
     expect(bobs.version).toBe(0);
   });
 
   it('refuses a dossier not assigned, a missing one, and an attachment out of range', async () => {
-    await expect(reviewerDossierPage(session('alice'), 103, pageDeps())).rejects.toMatchObject({ reason: 'not_assigned' });
+    await expect(openDossierPage('2026-03', linkOf('alice'), 103, pageDeps())).rejects.toMatchObject({ reason: 'not_assigned' });
     assign(999, 'alice');
-    await expect(reviewerDossierPage(session('alice'), 999, pageDeps())).rejects.toMatchObject({ reason: 'not_assigned' });
+    await expect(openDossierPage('2026-03', linkOf('alice'), 999, pageDeps())).rejects.toMatchObject({ reason: 'not_assigned' });
     dossiers.set(101, { ...roundDossier(101), attachments: [{ champId: 'c', label: 'Fiche', filename: 'fiche.pdf', contentType: 'application/pdf', byteSize: 3, checksum: 'x', virusScan: 'safe', key: 'attachments/101/fiche.pdf' }] });
-    expect(await reviewerAttachment(session('alice'), 101, 0, pageDeps())).toMatchObject({ filename: 'fiche.pdf' });
+    const page = await openDossierPage('2026-03', linkOf('alice'), 101, pageDeps());
+    expect(attachmentOf(page, 0)).toMatchObject({ filename: 'fiche.pdf' });
     for (const index of [1, -1, 0.5, Number.NaN]) {
-      await expect(reviewerAttachment(session('alice'), 101, index, pageDeps())).rejects.toMatchObject({ reason: 'not_assigned' });
+      expect(() => attachmentOf(page, index)).toThrow(expect.objectContaining({ reason: 'not_assigned' }));
     }
-    await expect(reviewerAttachment(session('carol'), 101, 0, pageDeps())).rejects.toMatchObject({ reason: 'not_assigned' });
+    await expect(openDossierPage('2026-03', linkOf('carol'), 101, pageDeps())).rejects.toMatchObject({ reason: 'not_assigned' });
   });
 });
 

@@ -38,7 +38,8 @@ const padded = (number: number) => String(number).padStart(10, '0');
 export const roundIndexPk = (round: string) => `DOSSIERS#ROUND#${round}`;
 export const statusIndexPk = (status: DossierStatus) => `DOSSIERS#STATUS#${status}`;
 
-function dossierKey(number: number): Item {
+/** The table key of a dossier's item (exported for adapters that read it with others in one batch). */
+export function dossierKey(number: number): Item {
   return { [PK]: dossierPk(number), [SK]: DOSSIER_SK };
 }
 
@@ -92,7 +93,7 @@ function missingDossier(number: number, demarcheNumber: number, status: DossierS
 export const MISSING_DOSSIER_RETENTION_DAYS = 30;
 
 /** A dossier item as a record: the expiry of a minimal record is storage, not part of the record. */
-function dossierRecordOf(item: Item): DossierRecord {
+export function dossierRecordOf(item: Item): DossierRecord {
   const { [ttlAttribute]: _expiresAt, ...rest } = item;
   return withoutStorageAttributes<DossierRecord>(rest);
 }

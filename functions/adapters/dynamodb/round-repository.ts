@@ -89,6 +89,24 @@ function roundKey(roundId: string): Item {
   return { [PK]: roundPk(keyPart('round id', roundId)), [SK]: ROUND_SK };
 }
 
+function reviewerKey(reviewerId: string): Item {
+  return { [PK]: reviewerPk(keyPart('reviewer id', reviewerId)), [SK]: REVIEWER_SK };
+}
+
+function assignmentKey(roundId: string, dossierNumber: number, reviewerId: string): Item {
+  return { [PK]: roundPk(keyPart('round id', roundId)), [SK]: `${SK_PREFIX.assignment}${padded(dossierNumber)}#${keyPart('reviewer id', reviewerId)}` };
+}
+
+function reviewKey(roundId: string, dossierNumber: number, reviewerId: string): Item {
+  return { [PK]: roundPk(keyPart('round id', roundId)), [SK]: `${SK_PREFIX.review}${padded(dossierNumber)}#${keyPart('reviewer id', reviewerId)}` };
+}
+
+/**
+ * The table keys of a round, a reviewer, an assignment and a review, each part checked: for
+ * adapters that read these items with others in one batch (the review page's reads).
+ */
+export const roundItemKeys = { round: roundKey, reviewer: reviewerKey, assignment: assignmentKey, review: reviewKey } as const;
+
 function roundItem(round: RoundRecord): Item {
   return {
     ...round,
@@ -112,12 +130,9 @@ function reviewerItem(reviewer: ReviewerRecord): Item {
 
 function assignmentItem(assignment: AssignmentRecord): Item {
   const { roundId, dossierNumber, reviewerId } = assignment;
-  keyPart('round id', roundId);
-  keyPart('reviewer id', reviewerId);
   return {
     ...assignment,
-    [PK]: roundPk(roundId),
-    [SK]: `${SK_PREFIX.assignment}${padded(dossierNumber)}#${reviewerId}`,
+    ...assignmentKey(roundId, dossierNumber, reviewerId),
     [gsi1.partitionKey]: reviewerPk(reviewerId),
     [gsi1.sortKey]: `${ROUND_KEY_PREFIX}${roundId}#${padded(dossierNumber)}`,
     type: 'assignment',
@@ -126,12 +141,9 @@ function assignmentItem(assignment: AssignmentRecord): Item {
 
 function reviewItem(review: ReviewRecord): Item {
   const { roundId, dossierNumber, reviewerId } = review;
-  keyPart('round id', roundId);
-  keyPart('reviewer id', reviewerId);
   return {
     ...review,
-    [PK]: roundPk(roundId),
-    [SK]: `${SK_PREFIX.review}${padded(dossierNumber)}#${reviewerId}`,
+    ...reviewKey(roundId, dossierNumber, reviewerId),
     // A reviewer's reviews, next to their assignments (ROUND#...) in the same index partition.
     [gsi1.partitionKey]: reviewerPk(reviewerId),
     [gsi1.sortKey]: `${SK_PREFIX.review}${roundId}#${padded(dossierNumber)}`,
@@ -295,9 +307,7 @@ export class DynamoRoundRepository implements RoundRepository {
   }
 
   async getReviewer(id: string): Promise<ReviewerRecord | undefined> {
-    const { Item } = await this.client.send(new GetCommand({
-      TableName: this.tableName, Key: { [PK]: reviewerPk(keyPart('reviewer id', id)), [SK]: REVIEWER_SK }, ConsistentRead: true,
-    }));
+    const { Item } = await this.client.send(new GetCommand({ TableName: this.tableName, Key: reviewerKey(id), ConsistentRead: true }));
     return Item ? withoutStorageAttributes<ReviewerRecord>(Item) : undefined;
   }
 
@@ -312,7 +322,7 @@ export class DynamoRoundRepository implements RoundRepository {
     try {
       await this.client.send(new UpdateCommand({
         TableName: this.tableName,
-        Key: { [PK]: reviewerPk(keyPart('reviewer id', id)), [SK]: REVIEWER_SK },
+        Key: reviewerKey(id),
         UpdateExpression: 'SET #suppressed = :true, #reason = :reason, #at = :at',
         ConditionExpression: 'attribute_exists(#pk) AND (attribute_not_exists(#suppressed) OR #suppressed <> :true)',
         ExpressionAttributeNames: { '#pk': PK, '#suppressed': 'suppressed', '#reason': 'suppressedReason', '#at': 'suppressedAt' },
@@ -331,7 +341,7 @@ export class DynamoRoundRepository implements RoundRepository {
     try {
       await this.client.send(new UpdateCommand({
         TableName: this.tableName,
-        Key: { [PK]: reviewerPk(keyPart('reviewer id', id)), [SK]: REVIEWER_SK },
+        Key: reviewerKey(id),
         UpdateExpression: 'REMOVE #suppressed, #reason, #at',
         ConditionExpression: 'attribute_exists(#pk) AND #suppressed = :true',
         ExpressionAttributeNames: { '#pk': PK, '#suppressed': 'suppressed', '#reason': 'suppressedReason', '#at': 'suppressedAt' },
@@ -392,11 +402,7 @@ export class DynamoRoundRepository implements RoundRepository {
   }
 
   async getReview(roundId: string, dossierNumber: number, reviewerId: string): Promise<ReviewRecord | undefined> {
-    const { Item } = await this.client.send(new GetCommand({
-      TableName: this.tableName,
-      Key: { [PK]: roundPk(keyPart('round id', roundId)), [SK]: `${SK_PREFIX.review}${padded(dossierNumber)}#${keyPart('reviewer id', reviewerId)}` },
-      ConsistentRead: true,
-    }));
+    const { Item } = await this.client.send(new GetCommand({ TableName: this.tableName, Key: reviewKey(roundId, dossierNumber, reviewerId), ConsistentRead: true }));
     return Item ? withoutStorageAttributes<ReviewRecord>(Item) : undefined;
   }
 

@@ -1,7 +1,6 @@
 import type { DossierRecord } from '../dossier.ts';
 import { isReviewable } from '../rounds/assign-reviewers.ts';
 import { ROUND_PHASES, isSubmitted, type ReviewRecord, type ReviewerRecord, type RoundRecord } from '../rounds/model.ts';
-import type { RoundRepository } from '../rounds/ports.ts';
 import { verifyFormToken, verifyReviewToken } from '../rounds/review-links.ts';
 import { ReviewAccessError } from './errors.ts';
 
@@ -25,22 +24,32 @@ export interface ReviewerSession {
   linkExpiresAt: Date;
 }
 
-export interface AccessDependencies {
-  rounds: Pick<RoundRepository, 'getRound' | 'getReviewer'>;
-  /** The review link key. */
-  secret: string;
-  clock: { now(): Date };
+/** What a genuine, unexpired link names: checked without any read. */
+export interface ReviewLink {
+  reviewerId: string;
+  /** The link's expiry: the anti-forgery token is bound to it. */
+  expiresAt: Date;
 }
 
-/** Opens a session from the link's token, or throws ReviewAccessError (invalid or expired link, unknown round, inactive reviewer). */
-export async function openSession(roundId: string, token: string | undefined, deps: AccessDependencies): Promise<ReviewerSession> {
-  const check = verifyReviewToken(deps.secret, roundId, token, deps.clock.now());
+/** The link's reviewer and expiry, or ReviewAccessError (forged, altered, other round, expired). No I/O. */
+export function verifyLink(roundId: string, token: string | undefined, secret: string, now: Date): ReviewLink {
+  const check = verifyReviewToken(secret, roundId, token, now);
   if (!check.valid) throw new ReviewAccessError(check.reason === 'expired' ? 'expired_link' : 'invalid_link');
-  const [round, reviewer] = await Promise.all([deps.rounds.getRound(roundId), deps.rounds.getReviewer(check.reviewerId)]);
+  return { reviewerId: check.reviewerId, expiresAt: check.expiresAt };
+}
+
+/** The round and the reviewer a link names, as the store holds them (undefined: none). */
+export interface SessionRecords {
+  round: RoundRecord | undefined;
+  reviewer: ReviewerRecord | undefined;
+}
+
+/** The session a verified link opens, or ReviewAccessError (unknown round, inactive or unknown reviewer). */
+export function sessionOf(link: ReviewLink, { round, reviewer }: SessionRecords): ReviewerSession {
   // A genuine token for a round that does not exist (deleted, or a test stage): nothing to show.
   if (!round) throw new ReviewAccessError('unknown_round');
   if (!reviewer || !reviewer.active) throw new ReviewAccessError('inactive_reviewer');
-  return { round, reviewer, linkExpiresAt: check.expiresAt };
+  return { round, reviewer, linkExpiresAt: link.expiresAt };
 }
 
 /** Throws unless the POST carries the anti-forgery token of this session's pages. */

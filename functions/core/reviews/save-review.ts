@@ -10,6 +10,7 @@ import { reassignmentMail } from '../rounds/round-mails.ts';
 import { writePermission, type ReadOnlyReason } from './access.ts';
 import { ReviewAccessError } from './errors.ts';
 import type { ValidReviewForm } from './review-form.ts';
+import type { DossierAccessRecords } from './reviewer-pages.ts';
 
 /**
  * Saving a review, from the page (the reviewer) or from `reviews import` (staff): one use case,
@@ -47,6 +48,12 @@ export interface SaveReviewRequest {
   expectedVersion: number;
   /** `reviewer` (the page) or `staff:<name>` (an import). */
   actor: string;
+  /**
+   * What the caller read of this dossier for this request already (the page's one read): used
+   * instead of reading the assignments, the review and the dossier again. The write stays
+   * conditional on the review's version, so a change since then is still answered `stale`.
+   */
+  known?: DossierAccessRecords;
 }
 
 export type SaveReviewResult =
@@ -62,12 +69,8 @@ export type SaveReviewResult =
 
 export async function saveReview(request: SaveReviewRequest, deps: SaveReviewDependencies): Promise<SaveReviewResult> {
   const { round, reviewer, dossierNumber, form } = request;
-  const [assignments, current, dossier] = await Promise.all([
-    deps.rounds.listReviewerAssignments(round.id, reviewer.id),
-    deps.rounds.getReview(round.id, dossierNumber, reviewer.id),
-    deps.dossiers.get(dossierNumber),
-  ]);
-  if (!dossier || !assignments.some((a) => a.dossierNumber === dossierNumber)) throw new ReviewAccessError('not_assigned');
+  const { assigned, review: current, dossier } = request.known ?? await readDossierAccess(request, deps);
+  if (!dossier || !assigned) throw new ReviewAccessError('not_assigned');
   const permission = writePermission(round, current, dossier);
   if (!permission.canWrite) return { outcome: 'read_only', reason: permission.reason };
   if (storedVersion(current) !== request.expectedVersion) return { outcome: 'stale', current };
@@ -101,6 +104,15 @@ export async function saveReview(request: SaveReviewRequest, deps: SaveReviewDep
   });
   const mails = replacement ? await mailReplacement(request, deps, replacement) : { sent: 0, alreadySent: 0, failed: 0 };
   return { outcome: 'saved', review, conflict: { replacementId: replacement?.reviewerId ?? null, mails } };
+}
+
+async function readDossierAccess({ round, reviewer, dossierNumber }: SaveReviewRequest, deps: SaveReviewDependencies): Promise<DossierAccessRecords> {
+  const [assignments, review, dossier] = await Promise.all([
+    deps.rounds.listReviewerAssignments(round.id, reviewer.id),
+    deps.rounds.getReview(round.id, dossierNumber, reviewer.id),
+    deps.dossiers.get(dossierNumber),
+  ]);
+  return { assigned: assignments.some((a) => a.dossierNumber === dossierNumber), review, dossier };
 }
 
 /** The replacement already recorded for this reviewer on this dossier, or a new one (written), or undefined when nobody is eligible. */
