@@ -91,13 +91,14 @@ export interface BenchStack {
   stop(): Promise<void>;
 }
 
-export async function startBenchStack(prefix: string): Promise<BenchStack> {
+/** `env`: variables of the stack's own (e.g. DS_API_REQUESTS_PER_MINUTE), over this process's. */
+export async function startBenchStack(prefix: string, env: Record<string, string> = {}): Promise<BenchStack> {
   const dataDir = await mkdtemp(join(tmpdir(), `bench-${prefix}-`));
   const log: string[] = [];
   const before = consumers.length;
   const stack = await startLocalStack({
     port: 0, dataDir, log: (line) => log.push(line),
-    env: { ...process.env, DS_API_TOKEN: '', DS_API_URL: '', LOG_LEVEL: 'ERROR' },
+    env: { ...process.env, ...env, DS_API_TOKEN: '', DS_API_URL: '', LOG_LEVEL: 'ERROR' },
   });
   const consumer = consumers[before]!;
   const partialFailures: string[] = [];

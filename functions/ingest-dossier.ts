@@ -5,14 +5,14 @@ import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { IngestDossierEnvSchema } from '#schemas/env';
 import { IngestMessageSchema } from '#schemas/ingest-message';
 import { ingestDossier, type IngestDependencies } from '#core/ingest-dossier';
-import { redeliveryDelaySeconds } from '#core/ingest-retry';
 import { DsGraphqlClient } from '#adapters/ds-api/graphql-client';
+import { sharedPacer } from '#adapters/ds-api/request-pacer';
 import { createDocumentClient } from '#adapters/dynamodb/client';
 import { DynamoDossierRepository } from '#adapters/dynamodb/dossier-repository';
 import { DynamoRoundRepository } from '#adapters/dynamodb/round-repository';
 import { createS3Client } from '#adapters/s3/client';
 import { S3AttachmentStore } from '#adapters/s3/attachment-store';
-import { SqsMessageVisibility } from '#adapters/sqs/message-visibility';
+import { SqsRedelivery } from '#adapters/sqs/redelivery';
 import { INGEST_PIPELINE } from '#infra/pipeline-settings';
 import { loadConfig } from '#shared/config';
 import { EIG_FORM_MAPPING } from '#shared/form-mapping';
@@ -26,12 +26,18 @@ import { resolveSecret } from '#shared/secrets';
  * Each failed record is hidden for a delay that grows with its receive count
  * (INGEST_PIPELINE.retryDelaysSeconds: 1, 5, 15 minutes), not the queue's 30 minutes, or for
  * as long as DS's rate limiter asked when that is longer (DsRateLimitedError.retryAfterMs).
+ * Every DS request of this instance waits for the token's shared pacer
+ * (DS_API_REQUESTS_PER_MINUTE, this instance's share of DS's limit), so a backlog goes at DS's
+ * pace instead of into its 429s.
  */
 const config = loadConfig(IngestDossierEnvSchema);
 const documentClient = createDocumentClient();
 const dependencies: Promise<IngestDependencies> = resolveSecret(config, 'DS_API_TOKEN').then((token) => ({
   // 4 attempts of at most DS_API_TIMEOUT_SECONDS plus waits of at most 15 s: bounded well inside the function timeout.
-  ds: new DsGraphqlClient({ url: config.DS_API_URL, token, timeoutMs: config.DS_API_TIMEOUT_SECONDS * 1000, maxAttempts: 4, maxDelayMs: 15_000 }),
+  ds: new DsGraphqlClient({
+    url: config.DS_API_URL, token, timeoutMs: config.DS_API_TIMEOUT_SECONDS * 1000, maxAttempts: 4, maxDelayMs: 15_000,
+    pacer: sharedPacer(config.DS_API_URL, token, config.DS_API_REQUESTS_PER_MINUTE),
+  }),
   dossiers: new DynamoDossierRepository({ client: documentClient, tableName: config.TABLE_NAME }),
   // Only getRound is used (a GetItem on ROUND#<id>): the function's table grant already covers it.
   rounds: new DynamoRoundRepository({ client: documentClient, tableName: config.TABLE_NAME }),
@@ -40,7 +46,7 @@ const dependencies: Promise<IngestDependencies> = resolveSecret(config, 'DS_API_
   clock: { now: () => new Date() },
   servedDemarches: config.DS_DEMARCHE_NUMBER,
 }));
-const visibility = new SqsMessageVisibility();
+const redelivery = new SqsRedelivery(INGEST_PIPELINE.retryDelaysSeconds);
 
 /** Thrown to have SQS deliver the message again later; not a fault. */
 export class NotFinalYetError extends Error {
@@ -66,23 +72,10 @@ async function ingestRecord(record: SQSRecord): Promise<void> {
     const { name, message } = error as Error;
     if (error instanceof NotFinalYetError) logger.info('message will be delivered again', { messageId: record.messageId, reason: message });
     else logger.error('message failed', { messageId: record.messageId, error: name, reason: message });
-    await delayRedelivery(record, error);
+    const { receiveCount, delaySeconds, refusedWith } = await redelivery.delay(record, error);
+    if (refusedWith) logger.warn('could not delay the message: the queue\'s visibility timeout applies', { messageId: record.messageId, error: refusedWith });
+    else logger.info('message delayed', { messageId: record.messageId, receiveCount, delaySeconds });
     throw error;
-  }
-}
-
-/**
- * Hides the failed record for its retry delay before the batch reports it failed. Best effort:
- * if SQS refuses (e.g. the receipt handle expired), the queue's visibility timeout applies.
- */
-async function delayRedelivery(record: SQSRecord, failure: unknown): Promise<void> {
-  const receiveCount = Number(record.attributes?.ApproximateReceiveCount);
-  const seconds = redeliveryDelaySeconds(receiveCount, INGEST_PIPELINE.retryDelaysSeconds, failure);
-  try {
-    await visibility.hideFor(record.eventSourceARN, record.receiptHandle, seconds);
-    logger.info('message delayed', { messageId: record.messageId, receiveCount, delaySeconds: seconds });
-  } catch (error) {
-    logger.warn('could not delay the message: the queue\'s visibility timeout applies', { messageId: record.messageId, error: (error as Error).name });
   }
 }
 

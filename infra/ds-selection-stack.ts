@@ -22,7 +22,7 @@ import { Mail } from '#infra/constructs/mail';
 import { Schedules } from '#infra/constructs/schedules';
 import { Secrets } from '#infra/constructs/secrets';
 import { PERSONAL_DATA_PREFIXES, Storage } from '#infra/constructs/storage';
-import { VISIBILITY_TIMEOUT_FACTOR } from '#infra/pipeline-settings';
+import { dsRequestsPerMinutePerInstance, VISIBILITY_TIMEOUT_FACTOR } from '#infra/pipeline-settings';
 import { HTTP_ROUTES } from '#infra/routes';
 import { SCHEDULED_FUNCTIONS, schedulesFor } from '#infra/schedules';
 import { WRITE_TOKEN_OUTPUT, writeBackSettingsOf } from '#schemas/write-back';
@@ -237,6 +237,8 @@ export class DsSelectionStack extends Stack {
         DS_DEMARCHE_NUMBER: demarches,
         DS_API_URL: stage.dsApiUrl,
         DS_API_TIMEOUT_SECONDS: String(stage.dsApiTimeoutSeconds),
+        // Each instance paces itself with its share: together they stay under DS's limit.
+        DS_API_REQUESTS_PER_MINUTE: String(dsRequestsPerMinutePerInstance(stage.ingestMaxConcurrency)),
         TABLE_NAME: table.tableName,
         BUCKET_NAME: bucket.bucketName,
         DS_API_TOKEN_SECRET_ARN: this.secrets.dsApiToken.secretArn,
@@ -563,6 +565,10 @@ export class DsSelectionStack extends Stack {
     const { table, bucket } = this.storage;
     fn.role.addToPolicy(onItems('ReviewRoundItems', table, ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'dynamodb:Query'], [ROUND_ITEMS_KEY_PATTERN]));
     fn.role.addToPolicy(onItems('ReadReviewersAndDossiers', table, ['dynamodb:GetItem'], [...REVIEW_PAGE_READ_KEY_PATTERNS]));
+    // A page reads its round, reviewer, assignment, review and dossiers in one BatchGetItem
+    // (functions/adapters/dynamodb/review-page-reads.ts): one statement holds all their key
+    // prefixes, so the condition holds whether IAM checks a batch's keys together or one by one.
+    fn.role.addToPolicy(onItems('ReadReviewPageItemsInOneBatch', table, ['dynamodb:BatchGetItem'], [ROUND_ITEMS_KEY_PATTERN, ...REVIEW_PAGE_READ_KEY_PATTERNS]));
     fn.role.addToPolicy(queryIndexes('ReviewerItemsByIndex', table, [TABLE_KEYS.gsi1.indexName, TABLE_KEYS.gsi2.indexName]));
     fn.role.addToPolicy(new iam.PolicyStatement({
       sid: 'PresignAttachmentDownloads',

@@ -1,3 +1,5 @@
+import { DS_API_REQUEST_BUDGET_PER_MINUTE, DS_RATE_LIMIT_PER_MINUTE } from '#schemas/env';
+
 /**
  * The ingest pipeline's settings (queue -> ingest-dossier), in one place: the CDK stack and the
  * local runtime (infra/local) both read them, so the local queue retries, batches and
@@ -27,6 +29,11 @@ export interface IngestPipelineSettings {
    * above only applies when an invocation dies (crash, timeout).
    */
   readonly retryDelaysSeconds: readonly number[];
+  /**
+   * DS requests a minute the ingest worker may send with its token, all instances together
+   * (schemas/env.ts DS_API_REQUEST_BUDGET_PER_MINUTE: 380 of DS's 400, the rest for listings).
+   */
+  readonly dsRequestBudgetPerMinute: number;
 }
 
 /** AWS's advice for a queue that feeds a Lambda: visibility timeout >= 6 x the function timeout. */
@@ -36,8 +43,8 @@ const functionTimeoutSeconds = 300;
 
 export const INGEST_PIPELINE: IngestPipelineSettings = {
   functionTimeoutSeconds,
-  // Each record costs at least one DS call: 5 per invocation x 5 invocations keeps a burst well
-  // inside the ~400 requests/minute DS allows a token, retries included.
+  // Each record costs at least one DS call; DS's ~400 requests/minute per token are kept by each
+  // instance's pacer (dsRequestsPerMinutePerInstance below), not by the batch size.
   batchSize: 5,
   // Webhooks arrive one by one: wait a little to fill a batch instead of invoking per message.
   maxBatchingWindowSeconds: 5,
@@ -57,4 +64,25 @@ export const INGEST_PIPELINE: IngestPipelineSettings = {
   // DLQ after 1 + 5 + 15 + 15 + 15 = 51 minutes (maxReceiveCount 5), not 2.5 hours of
   // 30-minute visibility timeouts. The last delay is also reconciliation's files_pending pace.
   retryDelaysSeconds: [60, 300, 900],
+  dsRequestBudgetPerMinute: DS_API_REQUEST_BUDGET_PER_MINUTE,
 };
+
+/**
+ * The most ingest instances DS's limit allows: each instance may send one request over its share
+ * in a minute (its pacer's leeway for late timers, functions/adapters/ds-api/request-pacer.ts),
+ * so n instances send at most budget + n: 20 keep it within DS's 400.
+ */
+export const MAX_INGEST_CONCURRENCY = DS_RATE_LIMIT_PER_MINUTE - DS_API_REQUEST_BUDGET_PER_MINUTE;
+
+/**
+ * Each ingest instance's pace (DS_API_REQUESTS_PER_MINUTE): the budget split evenly across the
+ * instances that may run at once. A Lambda instance cannot see the others, so each paces itself
+ * with its share: 5 x 76 = 380 by default (385 at worst in a minute, see MAX_INGEST_CONCURRENCY).
+ * The local stack runs every invocation in one process with one shared pacer: the whole budget.
+ */
+export function dsRequestsPerMinutePerInstance(maxConcurrency: number, budget = INGEST_PIPELINE.dsRequestBudgetPerMinute): number {
+  if (!Number.isInteger(maxConcurrency) || maxConcurrency < 1 || maxConcurrency > budget) {
+    throw new RangeError(`the ingest concurrency must be from 1 to ${budget} (the DS requests a minute it shares), not ${maxConcurrency}`);
+  }
+  return Math.floor(budget / maxConcurrency);
+}

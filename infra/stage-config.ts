@@ -4,7 +4,7 @@ import * as z from 'zod';
 import { DEFAULT_DS_API_URL } from '#schemas/env';
 import { RoundsConfigNameSchema } from '#schemas/rounds';
 import { WriteBackStageSchema } from '#schemas/write-back';
-import { INGEST_PIPELINE } from '#infra/pipeline-settings';
+import { INGEST_PIPELINE, MAX_INGEST_CONCURRENCY } from '#infra/pipeline-settings';
 
 /**
  * One deployment of the stack (`dev`, `prod`, ...): infra/stages/<name>.json, parsed by this
@@ -115,12 +115,18 @@ export const StageConfigSchema = z
       .max(900, 'must be at most 900 seconds (the Lambda limit)')
       .default(INGEST_PIPELINE.functionTimeoutSeconds),
     ingestMemoryMb: z.number().int().min(256, 'must be at least 256 MB').max(10240, 'must be at most 10240 MB').default(1024),
-    /** Maximum concurrent ingest invocations (SQS event source maxConcurrency, 2 to 1000): keeps DS's 400 requests/minute. */
+    /**
+     * Maximum concurrent ingest invocations (SQS event source maxConcurrency, 2 to 20). Each
+     * instance paces its DS requests with an equal share of INGEST_PIPELINE.dsRequestBudgetPerMinute
+     * (dsRequestsPerMinutePerInstance) and may go one over it in a minute: at most 20 instances
+     * keep DS's 400 requests/minute (MAX_INGEST_CONCURRENCY). More would not ingest faster: DS's
+     * limit, not the instances, sets the pace of a backlog.
+     */
     ingestMaxConcurrency: z
       .number()
       .int()
       .min(2, 'must be at least 2 (SQS event source minimum)')
-      .max(1000)
+      .max(MAX_INGEST_CONCURRENCY, `must be at most ${MAX_INGEST_CONCURRENCY}: the instances share DS's 400 requests a minute, each paced with its share (more would not ingest faster)`)
       .default(INGEST_PIPELINE.maxConcurrency),
     /** DS_API_TIMEOUT_SECONDS: how long one DS call may take; must leave room in the function timeout. */
     dsApiTimeoutSeconds: z.number().int().positive().max(120).default(35),

@@ -98,6 +98,27 @@ export const reviewerMailEnv = {
   ROUNDS_CONFIG: RoundsConfigNameSchema.optional(),
 };
 export const dsApiUrl = z.url('must be the URL of the DS GraphQL endpoint').default(DEFAULT_DS_API_URL);
+
+/** DS's rate limit: requests a minute per API token (rack-attack, docs/ds-api.md). */
+export const DS_RATE_LIMIT_PER_MINUTE = 400;
+
+/**
+ * The share of DS's 400 requests a minute per token that the ingest worker may spend: 20 are
+ * left for what else reads with the same token (reconciliation's and `ds-selection sync`'s
+ * listing pages, a handful a run). Split across the ingest function's instances by
+ * infra/pipeline-settings.ts (`dsRequestsPerMinutePerInstance`); the local stack gives all of it
+ * to its one process.
+ */
+export const DS_API_REQUEST_BUDGET_PER_MINUTE = 380;
+
+/**
+ * DS_API_REQUESTS_PER_MINUTE: DS requests a minute this process sends with its token, at most
+ * (functions/adapters/ds-api/request-pacer.ts). Default: the whole budget, for a process alone
+ * with the token; the stack sets each Lambda instance's share.
+ */
+const requestsPerMinute = z.coerce.number('must be a number of requests a minute')
+  .int('must be a whole number of requests a minute').positive('must be at least 1');
+export const dsApiRequestsPerMinute = requestsPerMinute.default(DS_API_REQUEST_BUDGET_PER_MINUTE);
 /** Seconds before a DS call is abandoned (DS's own query timeout is 30 s). */
 export const dsApiTimeoutSeconds = z.coerce.number().int().positive().max(120).default(35);
 
@@ -126,6 +147,7 @@ export const IngestDossierEnvSchema = z
     TABLE_NAME: nonEmpty,
     BUCKET_NAME: nonEmpty,
     DS_API_TIMEOUT_SECONDS: dsApiTimeoutSeconds,
+    DS_API_REQUESTS_PER_MINUTE: dsApiRequestsPerMinute,
   })
   .and(secret('DS_API_TOKEN'));
 export type IngestDossierEnv = z.infer<typeof IngestDossierEnvSchema>;
@@ -145,6 +167,8 @@ export const localEnvSchema = (scheduleNames: readonly string[]) => z.object({
   DS_DEMARCHE_NUMBER: optionalSetting(demarcheNumbers),
   DS_API_URL: optionalSetting(z.url('must be the URL of the DS GraphQL endpoint')),
   DS_API_TOKEN: optionalSetting(nonEmpty),
+  /** The ingest worker's pace (default: DS_API_REQUEST_BUDGET_PER_MINUTE, the whole budget: one process). */
+  DS_API_REQUESTS_PER_MINUTE: optionalSetting(requestsPerMinute),
   // The same rules as the functions' (SECRET_RULES): a value npm start accepts, the handlers accept.
   WEBHOOK_TOKEN: optionalSetting(webhookToken),
   DS_WEBHOOK_V2_SECRET: optionalSetting(v2SigningSecrets),

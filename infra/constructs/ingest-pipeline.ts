@@ -29,7 +29,9 @@ export interface IngestPipelineProps {
  * The ingest queue between the webhook receivers (and reconciler, CLI) and ingest-dossier:
  * SSE, SSL only, a dead-letter queue after 5 receives, and an alarm as soon as the DLQ holds a
  * message (`ds-selection dlq list|redrive`). `connect()` wires the consumer with partial batch
- * responses and a concurrency cap that keeps DS's 400 requests/minute limit.
+ * responses and a concurrency cap; DS's 400 requests/minute hold because each of those instances
+ * paces its DS requests with its share of the budget (DS_API_REQUESTS_PER_MINUTE, set by the
+ * stack from dsRequestsPerMinutePerInstance in infra/pipeline-settings.ts).
  */
 export class IngestPipeline extends Construct {
   readonly queue: sqs.Queue;

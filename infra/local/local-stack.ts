@@ -164,6 +164,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Runni
       INGEST_QUEUE_URL: ingestQueueUrl,
       DS_API_URL: ds.url,
       DS_API_TOKEN: ds.token,
+      // One process runs every ingest invocation, through one shared pacer: the whole budget.
+      DS_API_REQUESTS_PER_MINUTE: env.DS_API_REQUESTS_PER_MINUTE || String(INGEST_PIPELINE.dsRequestBudgetPerMinute),
       DS_DEMARCHE_NUMBER: demarcheNumbers.join(','),
       WEBHOOK_TOKEN: secrets.webhookToken,
       DS_WEBHOOK_V2_SECRET: secrets.webhookV2Secret,

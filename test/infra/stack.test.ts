@@ -135,8 +135,11 @@ describe('DsSelectionStack', () => {
         expect.arrayContaining(['DS_DEMARCHE_NUMBER', 'INGEST_QUEUE_URL', 'TABLE_NAME', 'DS_WEBHOOK_V2_SECRET_SECRET_ARN']),
       );
       expect(Object.keys(env(stack.functions.ingestDossier.function))).toEqual(
-        expect.arrayContaining(['DS_API_URL', 'TABLE_NAME', 'BUCKET_NAME', 'DS_API_TOKEN_SECRET_ARN', 'DS_API_TIMEOUT_SECONDS']),
+        expect.arrayContaining(['DS_API_URL', 'TABLE_NAME', 'BUCKET_NAME', 'DS_API_TOKEN_SECRET_ARN', 'DS_API_TIMEOUT_SECONDS', 'DS_API_REQUESTS_PER_MINUTE']),
       );
+      // Each of the 5 concurrent instances paces itself with its share of the 380 a minute: 5 x 76 <= 380, under DS's 400.
+      expect(INGEST_PIPELINE.maxConcurrency).toBe(5);
+      expect(env(stack.functions.ingestDossier.function).DS_API_REQUESTS_PER_MINUTE).toBe('76');
       // reconcile-dossiers: its schema parses what the stack sets (CloudFormation references stand in as placeholders).
       const reconcileEnv = env(stack.functions.reconcileDossiers.function);
       const placeholders = Object.fromEntries(Object.entries(reconcileEnv).map(([name, value]) => [name,
@@ -453,6 +456,11 @@ describe('DsSelectionStack', () => {
           Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['REVIEWER#*', 'DOSSIER#*'] } },
         }),
         expect.objectContaining({
+          Action: 'dynamodb:BatchGetItem',
+          Resource: tableArn,
+          Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['ROUND#*', 'REVIEWER#*', 'DOSSIER#*'] } },
+        }),
+        expect.objectContaining({
           Action: 'dynamodb:Query',
           Resource: [
             { 'Fn::Join': ['', [tableArn, '/index/gsi1']] },
@@ -460,7 +468,7 @@ describe('DsSelectionStack', () => {
           ],
         }),
       ]);
-      expect(dynamo[2]).not.toHaveProperty('Condition');
+      expect(dynamo[3]).not.toHaveProperty('Condition');
 
       const s3 = statements.filter((s) => asArray<string>(s.Action).some((a) => a.startsWith('s3:')));
       expect(s3).toEqual([expect.objectContaining({ Action: 's3:GetObject', Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [bucketId, 'Arn'] }, '/attachments/*']] } })]);
@@ -480,7 +488,7 @@ describe('DsSelectionStack', () => {
       expect(actions.filter((a) => a.endsWith('*') || a.startsWith('sqs:'))).toEqual([]);
       expect(new Set(actions)).toEqual(new Set([
         'logs:CreateLogStream', 'logs:PutLogEvents', 'secretsmanager:GetSecretValue', 's3:GetObject', 'ses:SendEmail',
-        'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'dynamodb:Query',
+        'dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'dynamodb:Query',
       ]));
       expect((template.toJSON().Resources[roleId] as Json).Properties.ManagedPolicyArns).toBeUndefined();
       // Not in the VPC (it does not call DS), with or without the fixed egress IP.
@@ -782,6 +790,7 @@ describe('DsSelectionStack', () => {
           logs(f.serveReviewPage),
           { Action: ['dynamodb:BatchWriteItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'], Resource: [table], Condition: items('ROUND#*') },
           { Action: ['dynamodb:GetItem'], Resource: [table], Condition: items('REVIEWER#*', 'DOSSIER#*') },
+          { Action: ['dynamodb:BatchGetItem'], Resource: [table], Condition: items('ROUND#*', 'REVIEWER#*', 'DOSSIER#*') },
           { Action: ['dynamodb:Query'], Resource: [index('gsi1'), index('gsi2')] },
           { Action: ['s3:GetObject'], Resource: [objects('attachments/')] },
           { Action: ['ses:SendEmail'], Resource: sender },

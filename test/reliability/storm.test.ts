@@ -158,6 +158,8 @@ beforeAll(async () => {
   sqsClient = new SQSClient({ endpoint: sqsEndpoint, region: 'eu-west-3', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
   restoreEnv = withEnv({
     DS_DEMARCHE_NUMBER: String(DEMARCHE), DS_API_URL: ds.graphqlUrl, DS_API_TOKEN: TOKEN, DS_API_TIMEOUT_SECONDS: '1',
+    // The storm is about faults, not DS's quota: the simulator limits nothing, so neither does the pacer.
+    DS_API_REQUESTS_PER_MINUTE: '1000000',
     TABLE_NAME: dynamo.tableName, BUCKET_NAME: s3.bucket, INGEST_QUEUE_URL: queue.queueUrl,
     RECONCILE_FILES_PENDING_MIN_AGE_MINUTES: '0', RECONCILE_FILES_PENDING_INTERVAL_MINUTES: '0',
     AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint, AWS_ENDPOINT_URL_S3: s3.endpoint, AWS_ENDPOINT_URL_SQS: sqsEndpoint,

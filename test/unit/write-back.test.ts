@@ -7,7 +7,8 @@ import { motivationText, planWriteBack, sessionLabel } from '#core/write-back/pl
 import {
   WriteBackRefusedError, writeBackDecisions, type DsDecisionWriter, type WriteBackDependencies, type WriteBackStore,
 } from '#core/write-back/write-back-decisions';
-import { DsMutations, mutationRequest, TokenBucket } from '#adapters/ds-api/ds-mutations';
+import { DsMutations, mutationRequest } from '#adapters/ds-api/ds-mutations';
+import { TokenBucket } from '#adapters/ds-api/request-pacer';
 import { parseStageConfig } from '#infra/stage-config';
 import { DEFAULT_MOTIVATIONS, WriteBackSettingsSchema, WriteBackStageSchema, type WriteBackSettings } from '#schemas/write-back';
 

@@ -2,12 +2,14 @@ import { DsUnavailableError } from '#core/errors';
 import { DS_STATES, type DsDossierView, type DsState, type MutationOutcome, type WriteBackMutation } from '#core/write-back/model';
 import type { DsDecisionWriter } from '#core/write-back/write-back-decisions';
 import { DsGraphqlClient, DsProtocolError, type DsGraphqlClientOptions } from './graphql-client.ts';
+import { TokenBucket } from './request-pacer.ts';
 
 /**
  * The DS side of write-back: reads a dossier's state, sends the decision mutations
  * (schema.graphql: `dossierPasserEnInstruction`, `dossierAccepter`, `dossierRefuser`,
  * `dossierModifierAnnotations`, each `(input: {...})`, payload `{ ..., errors { message } }`),
- * with the write token, paced by a token bucket under DS's 400 requests a minute per token.
+ * with the write token, paced by a token bucket (request-pacer.ts) under DS's 400 requests a
+ * minute per token: every attempt takes a token, retries included.
  *
  * The transport is DsGraphqlClient's `request` (timeouts, retries with backoff on 429 / 5xx /
  * network errors, RateLimit-Reset honoured, 401/403 as DsAuthorizationError).
@@ -43,42 +45,10 @@ export function mutationRequest(dossierId: string, instructeurId: string, mutati
   return { operationName: mutation.name, variables: { input } };
 }
 
-/**
- * A token bucket: `capacity` requests at once, refilled at `perMinute`. With the defaults (10,
- * 380 a minute) no 60-second window holds more than 390 requests: under DS's 400 per token.
- */
-export class TokenBucket {
-  private tokens: number;
-  private last: number;
-  constructor(
-    private readonly perMinute = 380,
-    private readonly capacity = 10,
-    private readonly now: () => number = Date.now,
-    private readonly sleep: (ms: number) => Promise<void> = (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-  ) {
-    this.tokens = capacity;
-    this.last = now();
-  }
-
-  /** Waits until a request may go, and takes its token. */
-  async take(): Promise<void> {
-    for (;;) {
-      const now = this.now();
-      this.tokens = Math.min(this.capacity, this.tokens + ((now - this.last) * this.perMinute) / 60_000);
-      this.last = now;
-      if (this.tokens >= 1) {
-        this.tokens -= 1;
-        return;
-      }
-      await this.sleep(Math.ceil(((1 - this.tokens) * 60_000) / this.perMinute));
-    }
-  }
-}
-
 export interface DsMutationsOptions extends DsGraphqlClientOptions {
   /** The instructeur DS records as the author of each change (GraphQL id). */
   instructeurId: string;
-  /** Shared by every call of this writer (default: 380 a minute, bursts of 10). */
+  /** Taken by every request of this writer, retries included (default: 380 a minute, bursts of 10). */
   bucket?: TokenBucket;
 }
 
@@ -89,16 +59,15 @@ interface Payload {
 
 export class DsMutations implements DsDecisionWriter {
   private readonly client: DsGraphqlClient;
-  private readonly bucket: TokenBucket;
   readonly instructeurId: string;
   /** Requests sent (reads and mutations), for tests and logs. */
   requests = 0;
 
   constructor(options: DsMutationsOptions) {
     const { instructeurId, bucket, ...clientOptions } = options;
-    this.client = new DsGraphqlClient({ userAgent: 'ds-selection-write-back', ...clientOptions });
+    const pacer = bucket ?? clientOptions.pacer ?? new TokenBucket(undefined, undefined, options.now, options.sleep);
+    this.client = new DsGraphqlClient({ userAgent: 'ds-selection-write-back', ...clientOptions, pacer });
     this.instructeurId = instructeurId;
-    this.bucket = bucket ?? new TokenBucket(undefined, undefined, options.now, options.sleep);
   }
 
   async readDossier(number: number): Promise<DsDossierView | undefined> {
@@ -133,7 +102,6 @@ export class DsMutations implements DsDecisionWriter {
   }
 
   private async call<T>(query: string, variables: Record<string, unknown>, operationName: string) {
-    await this.bucket.take();
     this.requests += 1;
     return this.client.request<T>(query, variables, operationName);
   }

@@ -16,6 +16,7 @@ import {
 import {
   GET_DELETED_DOSSIERS_QUERY, GET_DEMARCHE_DOSSIERS_QUERY, GET_DOSSIER_QUERY, GET_PENDING_DELETED_DOSSIERS_QUERY,
 } from './dossier-query.ts';
+import type { RequestPacer } from './request-pacer.ts';
 
 /**
  * The DS GraphQL API v2 client: Bearer token, one timeout per attempt, retries with
@@ -24,6 +25,8 @@ import {
  * (400 requests a minute per token) answers 429 with `RateLimit-Reset`, not `Retry-After`:
  * either is waited for in full when it fits `maxDelayMs`, and beyond it the client gives up at
  * once with a DsRateLimitedError carrying the delay, so the caller can requeue for that long.
+ * With a `pacer` (request-pacer.ts), every HTTP request waits for its token first, retries
+ * included, so that a 429 stays the exception instead of the way the pace is found.
  * GraphQL errors are classified by `extensions.code` and `path` (classifyGraphqlError), not by
  * HTTP status: DS answers 200 to a document that fails validation, and a nested `unauthorized`
  * (a linked dossier of another démarche) is not a bad token.
@@ -39,14 +42,14 @@ export class DsProtocolError extends Error {
   override name = 'DsProtocolError';
 }
 
+/** How far apart the retries that waited for the same `RateLimit-Reset` are spread. */
+const RATE_LIMIT_SPREAD_MS = 1000;
+
 /**
  * DS asked us to wait (429 `RateLimit-Reset`, or `Retry-After`) longer than this client may
  * wait (`maxDelayMs`, the caller's time budget), or still did after the last attempt. Retrying
  * sooner only meets another 429: requeue the work for at least `retryAfterMs`.
  */
-/** How far apart the retries that waited for the same `RateLimit-Reset` are spread. */
-const RATE_LIMIT_SPREAD_MS = 1000;
-
 export class DsRateLimitedError extends DsUnavailableError {
   override name = 'DsRateLimitedError';
   constructor(message: string, readonly retryAfterMs: number, options?: ErrorOptions) {
@@ -85,6 +88,11 @@ export interface DsGraphqlClientOptions {
   now?: () => number;
   /** Called before each wait, so a caller can log retries (the notice holds no personal data). */
   onRetry?: (notice: RetryNotice) => void;
+  /**
+   * Taken before every HTTP request (each attempt, retries included); usually the token's
+   * `sharedPacer`, so every client of the token in this process spends one budget. None: unpaced.
+   */
+  pacer?: RequestPacer;
 }
 
 export interface GraphqlAnswer<T> {
@@ -175,6 +183,7 @@ export class DsGraphqlClient implements DsApi {
   private readonly random: () => number;
   private readonly now: () => number;
   private readonly onRetry: ((notice: RetryNotice) => void) | undefined;
+  private readonly pacer: RequestPacer | undefined;
 
   constructor(options: DsGraphqlClientOptions) {
     this.url = options.url;
@@ -190,6 +199,7 @@ export class DsGraphqlClient implements DsApi {
     this.random = options.random ?? Math.random;
     this.now = options.now ?? Date.now;
     this.onRetry = options.onRetry;
+    this.pacer = options.pacer;
   }
 
   /**
@@ -286,6 +296,8 @@ export class DsGraphqlClient implements DsApi {
   }
 
   private async attempt(body: string, operationName: string): Promise<AttemptOutcome> {
+    // Before the timeout starts: waiting for a token is not DS being slow.
+    await this.pacer?.take();
     let response: Response;
     try {
       response = await this.fetch(this.url, {
