@@ -5,6 +5,11 @@
  * paired with a burst on the bare server right before it, so both meet the same machine.
  * Twice: with the ingest consumer paused, then while it drains what the bursts queued.
  *
+ * Each burst also records the CPU time this process spent per request (process.cpuUsage around
+ * the burst: the stack's gateway, handler, SDK calls and engines, or the bare server): with 50
+ * requests in flight on one event loop, latency follows throughput, so the ratio of CPU per
+ * request is what the latency ratio tends to, whatever the machine's load.
+ *
  *   npx tsx bench/webhook-ack.ts            (or: npm run bench -- webhook-ack)
  *   node --cpu-prof --import tsx bench/webhook-ack.ts    a CPU profile of the stack's process
  */
@@ -21,6 +26,16 @@ const SCRIPT = 'webhook-ack';
 const AMOUNT = Number(process.env.BENCH_WEBHOOK_REQUESTS ?? 2000);
 const CONNECTIONS = 50;
 const TARGETS = { paused: 2, running: 4 } as const;
+
+/** A burst's result with the CPU this process spent per request meanwhile (user + system, ms). */
+type MeasuredRun = LoadResult & { cpuMsPerRequest: number };
+
+async function measured(load: LoadGenerator, spec: LoadSpec): Promise<MeasuredRun> {
+  const before = process.cpuUsage();
+  const result = await load.run(spec);
+  const used = process.cpuUsage(before);
+  return { ...result, cpuMsPerRequest: round((used.user + used.system) / 1000 / spec.amount, 3) };
+}
 
 /** The stack builds its consumer inside startLocalStack: keep a hand on it to pause and resume it. */
 function captureConsumers(): QueueConsumer[] {
@@ -49,7 +64,7 @@ async function main() {
     sequence += amount;
     return { url, kind, amount, connections: CONNECTIONS, numbers, demarche: DEMARCHE, v2Secret, first };
   };
-  const runs: Record<string, { target: LoadResult; bare: LoadResult }> = {};
+  const runs: Record<string, { target: MeasuredRun; bare: MeasuredRun }> = {};
   try {
     const consumer = consumers[0]!;
     await consumer.stop();
@@ -66,14 +81,16 @@ async function main() {
         progress(SCRIPT, `${phase}: ${AMOUNT} requests, ${CONNECTIONS} concurrent: bare server, ${kind}, bare server`);
         // The floor: a bare burst right before and one right after, averaged (one burst alone
         // is at the mercy of what the other engineers' tests do at that second).
-        const before = await load.run({ url: bare.url, kind: 'bare', amount: AMOUNT, connections: CONNECTIONS });
-        const run = await load.run(spec(kind, AMOUNT));
-        const after = await load.run({ url: bare.url, kind: 'bare', amount: AMOUNT, connections: CONNECTIONS });
-        const mean = (key: 'p50' | 'p99' | 'requestsPerSecond') => Math.round(((before[key] + after[key]) / 2) * 100) / 100;
-        const bareRun: LoadResult = { ...before, p50: mean('p50'), p99: mean('p99'), requestsPerSecond: mean('requestsPerSecond') };
+        const before = await measured(load, { url: bare.url, kind: 'bare', amount: AMOUNT, connections: CONNECTIONS });
+        const run = await measured(load, spec(kind, AMOUNT));
+        const after = await measured(load, { url: bare.url, kind: 'bare', amount: AMOUNT, connections: CONNECTIONS });
+        const mean = (key: 'p50' | 'p99' | 'requestsPerSecond' | 'cpuMsPerRequest') => round((before[key] + after[key]) / 2, 3);
+        const bareRun: MeasuredRun = {
+          ...before, p50: mean('p50'), p99: mean('p99'), requestsPerSecond: mean('requestsPerSecond'), cpuMsPerRequest: mean('cpuMsPerRequest'),
+        };
         if (run.notOk + run.errors > 0 || run.ok !== AMOUNT) throw new Error(`${kind} ${phase}: ${run.notOk} non-2xx and ${run.errors} errors of ${AMOUNT}`);
         runs[`${kind}-${phase}`] = { target: run, bare: bareRun };
-        progress(SCRIPT, `${phase} ${kind}: p50 ${run.p50} ms, p99 ${run.p99} ms, ${run.requestsPerSecond} req/s (bare: p50 ${bareRun.p50} ms, p99 ${bareRun.p99} ms, ${bareRun.requestsPerSecond} req/s)`);
+        progress(SCRIPT, `${phase} ${kind}: p50 ${run.p50} ms, p99 ${run.p99} ms, ${run.requestsPerSecond} req/s, CPU ${run.cpuMsPerRequest} ms/request (bare: p50 ${bareRun.p50} ms, p99 ${bareRun.p99} ms, ${bareRun.requestsPerSecond} req/s, CPU ${bareRun.cpuMsPerRequest} ms/request)`);
       }
     }
   } finally {
@@ -87,7 +104,8 @@ async function main() {
   for (const [key, { target, bare: floor }] of Object.entries(runs)) {
     const [kind, phase] = key.split('-') as ['legacy' | 'v2', keyof typeof TARGETS];
     const endpoint = kind === 'legacy' ? 'POST /webhooks/ds/{token}' : 'POST /webhooks/ds-v2';
-    const context = `p50 ${target.p50} ms (bare ${floor.p50} ms), ${target.requestsPerSecond} req/s (bare ${floor.requestsPerSecond} req/s)`;
+    const context = `p50 ${target.p50} ms (bare ${floor.p50} ms), ${target.requestsPerSecond} req/s (bare ${floor.requestsPerSecond} req/s), `
+      + `CPU ${target.cpuMsPerRequest} ms/request (bare ${floor.cpuMsPerRequest} ms)`;
     figures.push(ratioFigure(`${SCRIPT}: ${endpoint} p99, consumer ${phase}`, target.p99, floor.p99, 'ms', { maxRatio: TARGETS[phase] }, context));
   }
   return {

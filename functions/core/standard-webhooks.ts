@@ -1,4 +1,4 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
 
 /**
  * Standard Webhooks verification (https://www.standardwebhooks.com), the scheme of DS
@@ -31,8 +31,25 @@ export function secretKey(secret: string): Buffer {
   return key;
 }
 
+/**
+ * The HMAC keys of the secrets seen, decoded once: a receiver checks every request against the
+ * same one or two secrets. Bounded, in case a caller signs with many.
+ */
+const hmacKeys = new Map<string, KeyObject>();
+const MAX_HMAC_KEYS = 16;
+
+function hmacKey(secret: string): KeyObject {
+  let key = hmacKeys.get(secret);
+  if (key === undefined) {
+    key = createSecretKey(secretKey(secret));
+    if (hmacKeys.size >= MAX_HMAC_KEYS) hmacKeys.clear();
+    hmacKeys.set(secret, key);
+  }
+  return key;
+}
+
 export function sign(secret: string, id: string, timestamp: string, body: Buffer): string {
-  const hmac = createHmac('sha256', secretKey(secret));
+  const hmac = createHmac('sha256', hmacKey(secret));
   hmac.update(`${id}.${timestamp}.`).update(body);
   return `v1,${hmac.digest('base64')}`;
 }
@@ -61,10 +78,14 @@ export function verifySignedRequest(
   return matched ? { ok: true } : { ok: false, reason: 'no_matching_signature' };
 }
 
+const tokenDigest = (value: string) => createHmac('sha256', 'webhook-token').update(value).digest();
+/** The configured token's digest, computed once (it is the same at every request). */
+let configuredDigest: { token: string; digest: Buffer } | undefined;
+
 /** Constant-time comparison of a token taken from a URL with the configured one. */
 export function sameToken(configured: string, presented: string | undefined): boolean {
   if (presented === undefined) return false;
   // Hash both so the comparison does not leak the configured token's length either.
-  const digest = (value: string) => createHmac('sha256', 'webhook-token').update(value).digest();
-  return timingSafeEqual(digest(configured), digest(presented));
+  if (configuredDigest?.token !== configured) configuredDigest = { token: configured, digest: tokenDigest(configured) };
+  return timingSafeEqual(configuredDigest.digest, tokenDigest(presented));
 }

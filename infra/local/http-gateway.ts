@@ -23,8 +23,9 @@ const MAX_PAYLOAD_BYTES = 10 * 1024 * 1024;
 /** Content types API Gateway passes as text; anything else arrives base64-encoded. */
 const TEXT_TYPES = /^(text\/|application\/(json|x-www-form-urlencoded|xml|.+\+json|.+\+xml))/i;
 
-export function toApiGatewayEvent(req: IncomingMessage, body: Buffer, route: HttpRoute, pathParameters: Record<string, string>): APIGatewayProxyEventV2 {
-  const url = new URL(req.url ?? '/', 'http://localhost');
+export function toApiGatewayEvent(
+  req: IncomingMessage, body: Buffer, route: HttpRoute, pathParameters: Record<string, string>, url = new URL(req.url ?? '/', 'http://localhost'),
+): APIGatewayProxyEventV2 {
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(req.headers)) {
     if (value !== undefined && name !== 'cookie') headers[name] = Array.isArray(value) ? value.join(',') : value;
@@ -105,7 +106,8 @@ export class HttpGateway {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const path = pathOf(req.url);
+    const url = urlOf(req.url);
+    const path = url?.pathname;
     // As API Gateway: a path that does not decode (`/webhooks/ds/%E0%A4%A`) is a 400 before any route.
     if (path === undefined || !isDecodablePath(path)) return sendJson(res, 400, { message: 'Bad Request' });
     if (path === '/health') return sendJson(res, this.ready ? 200 : 503, { ready: this.ready });
@@ -115,29 +117,41 @@ export class HttpGateway {
     for (const route of this.routes) {
       const parameters = route.method === req.method ? matchRoute(route.path, path) : undefined;
       if (!parameters) continue;
-      const event = toApiGatewayEvent(req, body, route, parameters);
+      const event = toApiGatewayEvent(req, body, route, parameters, url);
       return writeResult(res, await route.handler(event, lambdaContext(route.functionName, route.timeoutSeconds)));
     }
     sendJson(res, 404, { message: 'Not Found' });
   }
 }
 
-/** The path of a request target, undefined when it is not a URL path at all. */
-function pathOf(target: string | undefined): string | undefined {
+/** A request target as a URL (parsed once per request), undefined when it is not a URL path at all. */
+function urlOf(target: string | undefined): URL | undefined {
   try {
-    return new URL(target ?? '/', 'http://localhost').pathname;
+    return new URL(target ?? '/', 'http://localhost');
   } catch {
     return undefined;
   }
 }
 
-async function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 'too_large'> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > limit) return 'too_large';
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
+/**
+ * The whole body, or 'too_large' past `limit` (the rest is not read: the connection is dropped as
+ * before). Events rather than `for await`: an async iterator costs a promise per chunk on every request.
+ */
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 'too_large'> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= limit) return void chunks.push(chunk);
+      req.off('data', onData);
+      req.destroy();
+      resolve('too_large');
+    };
+    req.on('data', onData);
+    req.once('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
+    req.once('error', reject);
+    // After 'end' (or 'too_large') this changes nothing; before, the client hung up mid-request.
+    req.once('close', () => reject(new Error('the client hung up before the end of its request')));
+  });
 }

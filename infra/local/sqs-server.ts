@@ -1,5 +1,6 @@
 import { createHash, randomUUID, type Hash } from 'node:crypto';
-import { access, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { closeSync, openSync, writeSync } from 'node:fs';
+import { access, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -14,9 +15,10 @@ import { join } from 'node:path';
  * timeouts, long polling, redrive to a dead-letter queue after maxReceiveCount receives, and
  * DLQ redrive (StartMessageMoveTask). Standard queues only, no FIFO.
  *
- * Durability: every queue is in one JSON file in `dataDir` (one file, so a move from a queue to
- * its DLQ is atomic on disk too), replaced atomically after every change and before the change
- * is acknowledged. A restart loses nothing and keeps SQS's timing: a message in flight stays
+ * Durability: every change is written to `dataDir` before it is acknowledged (a snapshot of all
+ * queues and a journal of the changes since, one line per write, so a move from a queue to its
+ * DLQ is atomic on disk too: StateFiles), and survives a kill -9 of the process. A restart loses
+ * nothing and keeps SQS's timing: a message in flight stays
  * hidden until its visibility timeout (or the delay ChangeMessageVisibility gave it) expires,
  * exactly as when a Lambda dies on AWS, so retry delays survive a restart of `npm start`.
  *
@@ -36,6 +38,8 @@ export interface LocalSqsOptions {
   port?: number;
   region?: string;
   clock?: { now(): Date };
+  /** When a new snapshot replaces the journal (see StateFiles); tests set it low to exercise snapshots. */
+  snapshotAfter?: SnapshotPolicy;
 }
 
 export interface LocalQueueSettings {
@@ -209,38 +213,124 @@ interface QueueSnapshot {
 
 interface StateSnapshot {
   version: 1;
+  /** The journal holding the changes made after this snapshot (none in files written before journals existed). */
+  journal?: string;
   queues: QueueSnapshot[];
 }
 
+/** One change in the journal: a queue's settings, a message as it now is, or a message gone from a queue. */
+type JournalRecord =
+  | { queue: string; config: QueueConfig; moveTasks: MoveTask[] }
+  | { queue: string; message: StoredMessage }
+  | { queue: string; removed: string };
+
 /**
- * Each message's JSON text, computed at its first save. A message changed in place (received,
- * its visibility changed) must be passed to `forgetSerialized()`, which drops its text; a moved
- * message is a new object, so it gets a new text.
+ * Each message's JSON text, computed at its first write. A message changed in place (received,
+ * its visibility changed) goes through `Queue.changed()`, which drops its text; a moved message
+ * is a new object, so it gets a new text.
  */
 const serializedMessages = new WeakMap<StoredMessage, string>();
 
-function forgetSerialized(message: StoredMessage): void {
-  serializedMessages.delete(message);
+function messageJson(message: StoredMessage): string {
+  let json = serializedMessages.get(message);
+  if (json === undefined) {
+    json = JSON.stringify(message);
+    serializedMessages.set(message, json);
+  }
+  return json;
 }
 
 class Queue {
   /** In send order, which receives follow (SQS makes no promise; tests read better). */
-  readonly messages = new Map<string, StoredMessage>();
-  moveTasks: MoveTask[] = [];
+  private readonly messages = new Map<string, StoredMessage>();
+  private currentConfig: QueueConfig;
+  private currentMoveTasks: MoveTask[] = [];
   private readonly waiters = new Set<() => void>();
+  /**
+   * What changed since the last write, for the journal: the settings, and each message id in the
+   * order of its last change, true when it left the queue meanwhile (removed, or moved away and
+   * maybe back). Replaying the records in that order rebuilds the same queue in the same order.
+   */
+  private settingsChanged: boolean;
+  private readonly changedMessages = new Map<string, boolean>();
 
   constructor(
-    public config: QueueConfig,
+    config: QueueConfig,
     readonly arn: string,
-  ) {}
+    /** Called at each change (the server's save() then writes it). */
+    private readonly onChange: (queue: Queue) => void,
+    { restored = false } = {},
+  ) {
+    this.currentConfig = config;
+    this.settingsChanged = !restored;
+    if (!restored) onChange(this);
+  }
 
   get name(): string {
-    return this.config.name;
+    return this.currentConfig.name;
+  }
+
+  get config(): QueueConfig {
+    return this.currentConfig;
+  }
+
+  set config(config: QueueConfig) {
+    this.currentConfig = config;
+    this.settingsChanged = true;
+    this.onChange(this);
+  }
+
+  get moveTasks(): MoveTask[] {
+    return this.currentMoveTasks;
+  }
+
+  set moveTasks(tasks: MoveTask[]) {
+    this.currentMoveTasks = tasks;
+    this.settingsChanged = true;
+    this.onChange(this);
+  }
+
+  get size(): number {
+    return this.messages.size;
+  }
+
+  get(messageId: string): StoredMessage | undefined {
+    return this.messages.get(messageId);
+  }
+
+  values(): IterableIterator<StoredMessage> {
+    return this.messages.values();
   }
 
   add(message: StoredMessage): void {
     this.messages.set(message.messageId, message);
+    // Last in the change order, as it is last in the queue; still marked if it left earlier.
+    const left = this.changedMessages.get(message.messageId) ?? false;
+    this.changedMessages.delete(message.messageId);
+    this.markChanged(message.messageId, left);
     this.notify();
+  }
+
+  remove(messageId: string): boolean {
+    if (!this.messages.delete(messageId)) return false;
+    this.changedMessages.delete(messageId);
+    this.markChanged(messageId, true);
+    return true;
+  }
+
+  /** A message of this queue changed in place (received, its visibility changed). */
+  changed(message: StoredMessage): void {
+    serializedMessages.delete(message);
+    this.markChanged(message.messageId, this.changedMessages.get(message.messageId) ?? false);
+  }
+
+  clear(): void {
+    for (const messageId of [...this.messages.keys()]) this.remove(messageId);
+  }
+
+  private markChanged(messageId: string, left: boolean): void {
+    this.changedMessages.set(messageId, left);
+    this.onChange(this);
   }
 
   /** Drops the messages older than the retention period; true when some were. */
@@ -248,7 +338,7 @@ class Queue {
     const oldest = now - this.config.messageRetentionSeconds * 1000;
     let expired = false;
     for (const message of this.messages.values()) {
-      if (message.sentAt <= oldest) expired = this.messages.delete(message.messageId);
+      if (message.sentAt <= oldest) expired = this.remove(message.messageId);
     }
     return expired;
   }
@@ -294,20 +384,31 @@ class Queue {
   }
 
   /**
+   * The journal records of what changed since the last call (see `changedMessages`), as JSON
+   * texts, and forgets the changes.
+   */
+  takeRecords(records: string[]): void {
+    const queue = JSON.stringify(this.name);
+    if (this.settingsChanged) {
+      records.push(`{"queue":${queue},"config":${JSON.stringify(this.config)},"moveTasks":${JSON.stringify(this.moveTasks)}}`);
+    }
+    for (const [messageId, left] of this.changedMessages) {
+      if (left) records.push(`{"queue":${queue},"removed":${JSON.stringify(messageId)}}`);
+      const message = this.messages.get(messageId);
+      if (message) records.push(`{"queue":${queue},"message":${messageJson(message)}}`);
+    }
+    this.settingsChanged = false;
+    this.changedMessages.clear();
+  }
+
+  /**
    * The queue's QueueSnapshot as JSON text, as JSON.stringify would write it, but each
-   * message serialized once and kept until it changes: a save costs a join of cached strings,
-   * not a serialization of the whole queue (a burst of 4,000 webhooks would serialize it 4,000 times).
+   * message serialized once and kept until it changes: a snapshot costs a join of cached strings,
+   * not a serialization of the whole queue.
    */
   snapshotJson(): string {
     const messages: string[] = [];
-    for (const message of this.messages.values()) {
-      let json = serializedMessages.get(message);
-      if (json === undefined) {
-        json = JSON.stringify(message);
-        serializedMessages.set(message, json);
-      }
-      messages.push(json);
-    }
+    for (const message of this.messages.values()) messages.push(messageJson(message));
     return `{"config":${JSON.stringify(this.config)},"messages":[${messages.join(',')}],"moveTasks":${JSON.stringify(this.moveTasks)}}`;
   }
 
@@ -316,11 +417,23 @@ class Queue {
    * hidden until its `visibleAt` (the visibility timeout, or what ChangeMessageVisibility set),
    * and its receipt handle still deletes it until then. SQS does not know its consumer is gone.
    */
-  static restore(snapshot: QueueSnapshot, arn: string): Queue {
-    const queue = new Queue(snapshot.config, arn);
+  static restore(snapshot: QueueSnapshot, arn: string, onChange: (queue: Queue) => void): Queue {
+    const queue = new Queue(snapshot.config, arn, onChange, { restored: true });
     for (const message of snapshot.messages) queue.messages.set(message.messageId, message);
-    queue.moveTasks = snapshot.moveTasks ?? [];
+    queue.currentMoveTasks = snapshot.moveTasks ?? [];
     return queue;
+  }
+
+  /** Applies a journal record of this queue read back from disk (nothing is marked changed). */
+  replay(record: JournalRecord): void {
+    if ('config' in record) {
+      this.currentConfig = record.config;
+      this.currentMoveTasks = record.moveTasks;
+    } else if ('message' in record) {
+      this.messages.set(record.message.messageId, record.message);
+    } else {
+      this.messages.delete(record.removed);
+    }
   }
 }
 
@@ -328,69 +441,266 @@ class Queue {
 // Persistence.
 // ---------------------------------------------------------------------------------------------
 
+const SNAPSHOT_FILE = 'queues.json';
+const JOURNAL_FILE = /^queues\.(\d+)\.jsonl$/;
+const journalFile = (generation: number) => `queues.${generation}.jsonl`;
 /**
- * The state file: a JSON snapshot written whole to a temp file (`.next`) that then takes the old
- * one's place, so a crash leaves the old or the new file, never half of one. Saves asked for
- * while a write runs are served together by the next write (group commit): a burst costs two
- * writes, not one each. No fsync: this guards against the process dying, which is what a local
- * runtime meets.
+ * A new snapshot once the journal outgrows the snapshot this many times (and this many bytes):
+ * a snapshot costs O(state), so each journal line stays O(change) amortized.
  */
-class SnapshotFile {
-  private nextWrite: Promise<void> | undefined;
-  private lastWrite: Promise<void> = Promise.resolve();
+const SNAPSHOT_AFTER: SnapshotPolicy = { ratio: 2, minBytes: 4 * 1_048_576 };
+
+/** A new snapshot once the journal holds more than `minBytes` and more than `ratio` times the snapshot. */
+export interface SnapshotPolicy {
+  ratio: number;
+  minBytes: number;
+}
+
+interface StateSource {
+  /** The whole state as StateSnapshot JSON naming `journal`. */
+  snapshotJson(journal: string): string;
+  /** The JSON records of every change since the last call. */
+  takeRecords(): string[];
+}
+
+interface OpenJournal {
+  generation: number;
+  fd: number;
+  bytes: number;
+}
+
+interface Deferred {
+  promise: Promise<void>;
+  resolve(): void;
+  reject(error: unknown): void;
+}
+
+function deferred(): Deferred {
+  let resolve!: () => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  // A save nobody awaits any more (its request is gone) must not be an unhandled rejection.
+  promise.catch(() => undefined);
+  return { promise, resolve, reject };
+}
+
+/**
+ * The state on disk: a snapshot of every queue (`queues.json`) and a journal of the changes made
+ * since (`queues.<n>.jsonl`, named by the snapshot), replayed over it at start.
+ *
+ * Each write appends one line holding every change made since the previous one (group commit),
+ * and a change is acknowledged only once its line is written. A line is the unit of atomicity: a
+ * move from a queue to its DLQ is on disk whole or not at all, and a line cut by a crash (it ends
+ * without its newline) was never acknowledged, so it is dropped at start.
+ *
+ * Once the journal outgrows the snapshot, a new snapshot naming a new, empty journal is written
+ * to `queues.json.next`, the old file removed and `.next` renamed into its place (not a rename
+ * over the old file: on ext4, auto_da_alloc makes that rename wait for the disk). While it is
+ * written, lines go to both journals; so a crash at any point leaves a snapshot and the journal
+ * it names, together holding every acknowledged change (`.next` alone is a snapshot whose rename
+ * did not happen: it is taken at start).
+ *
+ * Why a journal: the whole state written at every change cost O(queue) per acknowledged message,
+ * so a paused consumer under a webhook burst made each webhook slower than the one before.
+ *
+ * Lines are written synchronously, from a setImmediate: every change made in one turn of the
+ * event loop goes into one write() of a few kilobytes to the page cache, tens of microseconds,
+ * where an asynchronous write costs a round trip through libuv's thread pool (two thread switches,
+ * more than the write itself on two busy cores). No fsync: this guards against the process dying
+ * (kill -9 included: what write() has taken is in the kernel), which is what a local runtime meets.
+ */
+class StateFiles {
+  private generation = 0;
+  /** Two while a snapshot is being written (its own journal and the one it replaces), else one. */
+  private journals: OpenJournal[] = [];
+  private snapshotBytes = 0;
+  private pending: Deferred | undefined;
+  private snapshotting: Promise<void> | undefined;
+  /** A write failed, so the journal may lack a change: the next save writes a whole snapshot. */
+  private failed = false;
 
   constructor(
-    private readonly path: string,
-    /** The whole state as JSON text. */
-    private readonly snapshot: () => string,
+    private readonly dir: string,
+    private readonly source: StateSource,
+    private readonly snapshotAfter: SnapshotPolicy = SNAPSHOT_AFTER,
   ) {}
 
-  /** Resolves once a write that started after this call (so holds the current state) is done. */
+  /** The saved state: the snapshot and the records of its journal, to replay in order. */
+  async load(): Promise<{ snapshot: StateSnapshot | undefined; records: JournalRecord[] }> {
+    await this.recover();
+    const path = join(this.dir, SNAPSHOT_FILE);
+    let snapshot: StateSnapshot | undefined;
+    let text: string | undefined;
+    try {
+      text = await readFile(path, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error; // else a first start
+    }
+    if (text !== undefined) {
+      try {
+        snapshot = JSON.parse(text) as StateSnapshot;
+      } catch (error) {
+        throw new Error(`Local SQS: ${path} is not JSON (${(error as Error).message}); move the folder away to start empty`, { cause: error });
+      }
+      if (snapshot.version !== 1) throw new Error(`Local SQS: ${path} has unknown version ${String(snapshot.version)}`);
+      if (snapshot.journal !== undefined && !JOURNAL_FILE.test(snapshot.journal)) {
+        throw new Error(`Local SQS: ${path} names an unexpected journal ${JSON.stringify(snapshot.journal)}; move the folder away to start empty`);
+      }
+    }
+    this.generation = Number(JOURNAL_FILE.exec(snapshot?.journal ?? '')?.[1] ?? 0);
+    const records = snapshot?.journal ? await readJournal(join(this.dir, snapshot.journal)) : [];
+    // A journal the snapshot does not name was started by a snapshot that never took its place.
+    for (const name of await readdir(this.dir)) {
+      if (JOURNAL_FILE.test(name) && name !== snapshot?.journal) await rm(join(this.dir, name), { force: true });
+    }
+    return { snapshot, records };
+  }
+
+  /** After load() and the replay: the state as a new snapshot with an empty journal, open for writes. */
+  async open(): Promise<void> {
+    await this.writeSnapshot();
+  }
+
+  /** Resolves once every change made before this call is written (rejects if the write failed). */
   save(): Promise<void> {
-    this.nextWrite ??= this.writeAfterLast();
-    return this.nextWrite;
+    if (!this.pending) {
+      this.pending = deferred();
+      setImmediate(() => this.write());
+    }
+    return this.pending.promise;
   }
 
-  /** Resolves when no write is running or waiting. */
-  async flushed(): Promise<void> {
-    await this.lastWrite;
+  /** Waits for the writes asked for, then closes the journal. */
+  async close(): Promise<void> {
+    while (this.pending || this.snapshotting) {
+      await this.pending?.promise.catch(() => undefined);
+      await this.snapshotting;
+    }
+    for (const journal of this.journals) closeSync(journal.fd);
+    this.journals = [];
   }
 
-  private writeAfterLast(): Promise<void> {
-    const write = this.lastWrite.then(() => {
-      this.nextWrite = undefined;
-      return this.writeNow();
+  private write(): void {
+    const waiting = this.pending!;
+    this.pending = undefined;
+    if (this.journals.length === 0) return waiting.reject(new Error('Local SQS: the state files are not open'));
+    const records = this.source.takeRecords();
+    if (this.failed) {
+      // The records are in the state the snapshot will hold.
+      this.afterSnapshotting(() => this.writeSnapshot()).then(() => {
+        this.failed = false;
+        waiting.resolve();
+      }, waiting.reject);
+      return;
+    }
+    if (records.length > 0) {
+      try {
+        this.append(`[${records.join(',')}]\n`);
+      } catch (error) {
+        console.error('[local-sqs] could not write its journal; a whole snapshot comes next:', error);
+        this.failed = true;
+        waiting.reject(error);
+        return;
+      }
+    }
+    waiting.resolve();
+    const journal = this.journals.at(-1)!;
+    if (!this.snapshotting && journal.bytes > Math.max(this.snapshotAfter.minBytes, this.snapshotAfter.ratio * this.snapshotBytes)) {
+      void this.afterSnapshotting(() => this.writeSnapshot()).catch((error: unknown) => {
+        // The journal is still whole: only the compaction is lost.
+        console.error('[local-sqs] could not write a snapshot; the journal keeps growing:', error);
+      });
+    }
+  }
+
+  private append(line: string): void {
+    const bytes = Buffer.from(line, 'utf8');
+    for (const journal of this.journals) {
+      let written = 0;
+      while (written < bytes.length) written += writeSync(journal.fd, bytes, written, bytes.length - written);
+      journal.bytes += bytes.length;
+    }
+  }
+
+  /** Runs `write` once the snapshot being written (if any) is done; the next ones wait for it. */
+  private afterSnapshotting(write: () => Promise<void>): Promise<void> {
+    const run = (this.snapshotting ?? Promise.resolve()).then(write);
+    const settled: Promise<void> = run.then(() => undefined, () => undefined).then(() => {
+      if (this.snapshotting === settled) this.snapshotting = undefined;
     });
-    this.lastWrite = write.catch(() => undefined);
-    return write;
+    this.snapshotting = settled;
+    return run;
   }
 
   /**
-   * The new state goes whole to `<file>.next`, then the old file is removed and `.next` renamed
-   * into its place. Not a rename over the old file: on ext4 (auto_da_alloc) replacing a file by a
-   * rename forces the new file's data to disk first, which made every save wait for the disk (up
-   * to 60 ms a write under a webhook burst); renaming to a free name does not. A crash between the
-   * removal and the rename leaves `.next` alone, whole: `recover()` takes it at the next start.
+   * A new snapshot of the whole state and its empty journal (see the class comment). The
+   * journal is opened before the state is taken, in the same turn, so no change falls between.
    */
-  private async writeNow(): Promise<void> {
-    const text = this.snapshot(); // taken at once: every change before this point is in it
-    const next = `${this.path}.next`;
-    await writeFile(next, text);
-    await rm(this.path, { force: true });
-    await rename(next, this.path);
+  private async writeSnapshot(): Promise<void> {
+    const generation = this.generation + 1;
+    const name = journalFile(generation);
+    const journal: OpenJournal = { generation, fd: openSync(join(this.dir, name), 'w', 0o600), bytes: 0 };
+    this.journals.push(journal);
+    const text = this.source.snapshotJson(name);
+    const path = join(this.dir, SNAPSHOT_FILE);
+    try {
+      await writeFile(`${path}.next`, text, { mode: 0o600 });
+      await rm(path, { force: true });
+      await rename(`${path}.next`, path);
+    } catch (error) {
+      this.journals = this.journals.filter((open) => open !== journal);
+      closeSync(journal.fd);
+      await rm(join(this.dir, name), { force: true }).catch(() => undefined);
+      throw error;
+    }
+    // The new snapshot and its journal hold everything: the older journals are read no more.
+    // Out of the list before closed, in one synchronous step: a write to a closed descriptor
+    // could land in whatever file reuses its number.
+    const older = this.journals.filter((open) => open !== journal);
+    this.journals = [journal];
+    this.generation = generation;
+    this.snapshotBytes = text.length;
+    for (const old of older) closeSync(old.fd);
+    for (const old of older) await rm(join(this.dir, journalFile(old.generation)), { force: true });
   }
 
   /**
-   * Before reading the file at start: `.next` without the file is a finished write whose rename
-   * did not happen (take it); `.next` next to the file is a write cut before it was acknowledged
-   * (drop it).
+   * Before reading the snapshot: `.next` without the snapshot is a finished write whose rename
+   * did not happen (take it); `.next` next to the snapshot is a write cut short (drop it: the
+   * snapshot and its journal are whole).
    */
-  async recover(): Promise<void> {
-    const next = `${this.path}.next`;
+  private async recover(): Promise<void> {
+    const path = join(this.dir, SNAPSHOT_FILE);
+    const next = `${path}.next`;
     if (!(await exists(next))) return;
-    if (await exists(this.path)) await rm(next, { force: true });
-    else await rename(next, this.path);
+    if (await exists(path)) await rm(next, { force: true });
+    else await rename(next, path);
   }
+}
+
+/** The records of a journal, in order; a last line without its newline was cut by a crash before it was acknowledged. */
+async function readJournal(path: string): Promise<JournalRecord[]> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+  const lines = text.split('\n');
+  lines.pop(); // what follows the last newline: nothing, or a cut line
+  const records: JournalRecord[] = [];
+  for (const [index, line] of lines.entries()) {
+    try {
+      records.push(...(JSON.parse(line) as JournalRecord[]));
+    } catch (error) {
+      throw new Error(`Local SQS: line ${index + 1} of ${path} is not JSON (${(error as Error).message}); move the folder away to start empty`, { cause: error });
+    }
+  }
+  return records;
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -704,7 +1014,6 @@ interface RequestScope {
 type Action = (input: Input, scope: RequestScope) => object | Promise<object>;
 
 const QUEUE_NAME = /^[A-Za-z0-9_-]{1,80}$/;
-const STATE_FILE = 'queues.json';
 
 export class LocalSqs {
   private readonly dataDir: string;
@@ -712,7 +1021,10 @@ export class LocalSqs {
   readonly region: string;
   private readonly clock: { now(): Date };
   private readonly queues = new Map<string, Queue>();
-  private readonly state: SnapshotFile;
+  private readonly state: StateFiles;
+  /** The queues changed since the last write: their records go into the next journal line. */
+  private readonly changedQueues = new Set<Queue>();
+  private readonly changed = (queue: Queue) => void this.changedQueues.add(queue);
   private server: Server | undefined;
   private endpoint: string | undefined;
   private readonly activeRequests = new Set<Promise<void>>();
@@ -723,7 +1035,10 @@ export class LocalSqs {
     this.port = options.port ?? 0;
     this.region = options.region ?? 'eu-west-3';
     this.clock = options.clock ?? { now: () => new Date() };
-    this.state = new SnapshotFile(join(this.dataDir, STATE_FILE), () => this.snapshotJson());
+    this.state = new StateFiles(this.dataDir, {
+      snapshotJson: (journal) => this.snapshotJson(journal),
+      takeRecords: () => this.takeRecords(),
+    }, options.snapshotAfter);
   }
 
   /** Loads the queues saved in `dataDir`, then listens on 127.0.0.1. */
@@ -750,7 +1065,7 @@ export class LocalSqs {
     await Promise.allSettled([...this.activeRequests]);
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
-    await this.state.flushed();
+    await this.state.close();
     this.server = undefined;
     this.endpoint = undefined;
   }
@@ -836,7 +1151,7 @@ export class LocalSqs {
     };
     if (queue) queue.config = config;
     else {
-      queue = new Queue(config, this.queueArn(name));
+      queue = new Queue(config, this.queueArn(name), this.changed);
       this.queues.set(name, queue);
     }
     await this.state.save();
@@ -984,7 +1299,7 @@ export class LocalSqs {
     let changed = queue.expire(now);
     const deadLetterQueue = this.deadLetterQueueOf(queue);
     const received: StoredMessage[] = [];
-    for (const message of queue.messages.values()) {
+    for (const message of queue.values()) {
       if (received.length >= max) break;
       if (message.visibleAt > now) continue;
       changed = true;
@@ -992,11 +1307,11 @@ export class LocalSqs {
         this.moveMessage(message, queue, deadLetterQueue, { deadLetterSourceArn: queue.arn, now });
         continue;
       }
-      forgetSerialized(message);
       message.receiveCount++;
       message.firstReceivedAt ??= now;
       message.receiptToken = randomUUID();
       message.visibleAt = now + visibilitySeconds * 1000;
+      queue.changed(message);
       received.push(message);
     }
     return { received, changed };
@@ -1038,7 +1353,7 @@ export class LocalSqs {
   /** Deleting a message that is already gone succeeds, as in SQS; a stale handle does not. */
   private deleteByReceipt(queue: Queue, handle: string): void {
     const message = this.messageOfReceipt(queue, handle);
-    if (message) queue.messages.delete(message.messageId);
+    if (message) queue.remove(message.messageId);
   }
 
   private async changeMessageVisibility(input: Input): Promise<object> {
@@ -1065,8 +1380,8 @@ export class LocalSqs {
     const message = this.messageOfReceipt(queue, handle);
     const now = this.now();
     if (!message || message.visibleAt <= now) throw errors.messageNotInflight();
-    forgetSerialized(message);
     message.visibleAt = now + seconds * 1000;
+    queue.changed(message);
     if (seconds === 0) queue.notify();
   }
 
@@ -1076,7 +1391,7 @@ export class LocalSqs {
     if (!receipt || receipt.queueName !== queue.name) {
       throw errors.receiptHandleIsInvalid(`The input receipt handle "${handle}" is not a valid receipt handle.`);
     }
-    const message = queue.messages.get(receipt.messageId);
+    const message = queue.get(receipt.messageId);
     if (message && message.receiptToken !== receipt.token) {
       throw errors.receiptHandleIsInvalid('The receipt handle has expired: the message was received again since.');
     }
@@ -1085,7 +1400,7 @@ export class LocalSqs {
 
   private async purgeQueue(input: Input): Promise<object> {
     const queue = this.queueAt(input);
-    queue.messages.clear();
+    queue.clear();
     await this.state.save();
     return {};
   }
@@ -1109,9 +1424,9 @@ export class LocalSqs {
     const maxPerSecond = optionalInteger(input, 'MaxNumberOfMessagesPerSecond', 1, 500);
     const now = this.now();
 
-    const toMove = source.messages.size;
+    const toMove = source.size;
     let unroutable = 0;
-    for (const message of [...source.messages.values()]) {
+    for (const message of [...source.values()]) {
       const target = destination ?? this.redriveTarget(message, sources);
       if (!target) {
         unroutable++;
@@ -1152,7 +1467,7 @@ export class LocalSqs {
 
   /** Moves a message between queues as a fresh one (visible, never received) keeping id, body and sent time. */
   private moveMessage(message: StoredMessage, from: Queue, to: Queue, { now, deadLetterSourceArn }: { now: number; deadLetterSourceArn?: string }): void {
-    from.messages.delete(message.messageId);
+    from.remove(message.messageId);
     const moved: StoredMessage = { ...message, visibleAt: now };
     delete moved.receiptToken;
     delete moved.deadLetterSourceArn;
@@ -1200,36 +1515,61 @@ export class LocalSqs {
 
   // --- persistence --------------------------------------------------------------------------
 
-  /** The StateSnapshot as JSON text (see Queue.snapshotJson). */
-  private snapshotJson(): string {
-    return `{"version":1,"queues":[${[...this.queues.values()].map((queue) => queue.snapshotJson()).join(',')}]}`;
+  /** The StateSnapshot as JSON text (see Queue.snapshotJson); changes after it go to `journal`. */
+  private snapshotJson(journal: string): string {
+    return `{"version":1,"journal":${JSON.stringify(journal)},"queues":[${[...this.queues.values()].map((queue) => queue.snapshotJson()).join(',')}]}`;
   }
 
+  private takeRecords(): string[] {
+    const records: string[] = [];
+    for (const queue of this.changedQueues) queue.takeRecords(records);
+    this.changedQueues.clear();
+    return records;
+  }
+
+  /** The saved snapshot, its journal replayed over it; then a fresh snapshot, so the journal starts empty. */
   private async loadQueues(): Promise<void> {
     this.queues.clear();
-    await this.state.recover();
-    const path = join(this.dataDir, STATE_FILE);
-    let text: string;
-    try {
-      text = await readFile(path, 'utf8');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return; // a first start
-      throw error;
+    const { snapshot, records } = await this.state.load();
+    for (const saved of snapshot?.queues ?? []) {
+      const name = saved.config.name;
+      this.queues.set(name, Queue.restore(saved, this.queueArn(name), this.changed));
     }
-    let state: StateSnapshot;
-    try {
-      state = JSON.parse(text) as StateSnapshot;
-    } catch (error) {
-      throw new Error(`Local SQS: ${path} is not JSON (${(error as Error).message}); move it away to start empty`, { cause: error });
+    for (const record of records) {
+      const queue = this.queues.get(record.queue);
+      if (queue) queue.replay(record);
+      else if ('config' in record) {
+        this.queues.set(record.queue, Queue.restore({ config: record.config, messages: [], moveTasks: record.moveTasks }, this.queueArn(record.queue), this.changed));
+      }
     }
-    if (state.version !== 1) throw new Error(`Local SQS: ${path} has unknown version ${String(state.version)}`);
-    for (const snapshot of state.queues) {
-      const name = snapshot.config.name;
-      this.queues.set(name, Queue.restore(snapshot, this.queueArn(name)));
-    }
+    await this.state.open();
   }
 
   // --- HTTP ---------------------------------------------------------------------------------
+
+  /**
+   * The signal is made on first use: only a long poll needs one, and a signal joined to the
+   * server's (AbortSignal.any) plus a listener on the response cost every send and delete too.
+   */
+  private requestScope(response: ServerResponse): RequestScope {
+    const stopping = this.stopping.signal;
+    let signal: AbortSignal | undefined;
+    return {
+      get signal() {
+        if (!signal) {
+          const clientGone = new AbortController();
+          if (response.destroyed) clientGone.abort();
+          else {
+            response.on('close', () => {
+              if (!response.writableFinished) clientGone.abort();
+            });
+          }
+          signal = AbortSignal.any([clientGone.signal, stopping]);
+        }
+        return signal;
+      },
+    };
+  }
 
   private track(request: Promise<void>): void {
     this.activeRequests.add(request);
@@ -1238,17 +1578,13 @@ export class LocalSqs {
 
   private async serve(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const requestId = randomUUID();
-    const clientGone = new AbortController();
-    response.on('close', () => {
-      if (!response.writableFinished) clientGone.abort();
-    });
     try {
       if (this.stopping.signal.aborted) throw errors.shuttingDown();
       const action = actionOf(request);
       const input = await readJsonBody(request);
       const run = this.actions[action];
       if (!run) throw errors.unknownOperation(action);
-      const output = await run(input, { signal: AbortSignal.any([clientGone.signal, this.stopping.signal]) });
+      const output = await run(input, this.requestScope(response));
       reply(response, 200, output, requestId);
     } catch (error) {
       if (!(error instanceof SqsError)) console.error('[local-sqs] request failed:', error);
@@ -1272,15 +1608,28 @@ function actionOf(request: IncomingMessage): string {
   return target.slice('AmazonSQS.'.length);
 }
 
+/** Events rather than `for await`: an async iterator costs a promise per chunk, on every request. */
+function readBody(request: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    request.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > LIMITS.maxRequestBytes) {
+        request.removeAllListeners('data');
+        request.resume();
+        reject(errors.requestTooLarge());
+      } else chunks.push(chunk);
+    });
+    request.once('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
+    request.once('error', reject);
+    // After 'end' this changes nothing; before it, the client hung up mid-request.
+    request.once('close', () => reject(new Error('the client hung up before the end of its request')));
+  });
+}
+
 async function readJsonBody(request: IncomingMessage): Promise<Input> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of request as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > LIMITS.maxRequestBytes) throw errors.requestTooLarge();
-    chunks.push(chunk);
-  }
-  const text = Buffer.concat(chunks).toString('utf8');
+  const text = (await readBody(request)).toString('utf8');
   try {
     const parsed: unknown = text === '' ? {} : JSON.parse(text);
     if (isObject(parsed)) return parsed;

@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { fork } from 'node:child_process';
+import { appendFile, cp, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import {
   ChangeMessageVisibilityCommand,
   CreateQueueCommand,
@@ -315,10 +317,121 @@ describe('LocalSqs durability', () => {
   it('writes each acknowledged change to disk before answering', async () => {
     const queueUrl = await newQueue();
     await client.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: 'on disk' }));
-    const state = JSON.parse(await readFile(join(dataDir, 'queues.json'), 'utf8'));
-    const name = queueUrl.split('/').at(-1);
-    const queue = state.queues.find((saved: { config: { name: string } }) => saved.config.name === name);
-    expect(queue.messages.map((message: { body: string }) => message.body)).toEqual(['on disk']);
+    // The folder as it is now, the server still running: what a kill -9 at this instant would leave.
+    const copy = await mkdtemp(join(tmpdir(), 'local-sqs-copy-'));
+    await cp(dataDir, copy, { recursive: true });
+    const reader = new LocalSqs({ dataDir: copy, clock: { now: () => new Date(Date.now() + clockOffsetMs) } });
+    const { endpoint } = await reader.start();
+    const readerClient = new SQSClient({ endpoint, region: 'eu-west-3', credentials: CREDENTIALS });
+    try {
+      const { Messages } = await readerClient.send(new ReceiveMessageCommand({ QueueUrl: reader.queueUrl(queueUrl.split('/').at(-1)!), MaxNumberOfMessages: 10 }));
+      expect(Messages?.map((message) => message.Body)).toEqual(['on disk']);
+    } finally {
+      readerClient.destroy();
+      await reader.stop();
+      await rm(copy, { recursive: true, force: true });
+    }
+  });
+
+  it('drops a journal line cut by a crash (never acknowledged) and keeps writing after it', async () => {
+    const queueUrl = await newQueue();
+    const name = queueUrl.split('/').at(-1)!;
+    await client.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: 'before the cut' }));
+    await sqs.stop();
+    // What a kill in the middle of a write() leaves: the start of a line, without its newline.
+    const { journal } = JSON.parse(await readFile(join(dataDir, 'queues.json'), 'utf8')) as { journal: string };
+    await appendFile(join(dataDir, journal), `[{"queue":${JSON.stringify(name)},"message":{"messageId":"cut","bo`);
+    await startServer();
+    await client.send(new SendMessageCommand({ QueueUrl: sqs.queueUrl(name), MessageBody: 'after the restart' }));
+    await sqs.stop();
+    await startServer();
+    expect((await receive(sqs.queueUrl(name))).map((message) => message.Body)).toEqual(['before the cut', 'after the restart']);
+  });
+
+  it('loses no acknowledged change when killed (kill -9) in the middle of a burst, a snapshot included', async () => {
+    const killedDir = await mkdtemp(join(tmpdir(), 'local-sqs-killed-'));
+    const child = fork(fileURLToPath(new URL('../helpers/local-sqs-process.ts', import.meta.url)), [killedDir], {
+      execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    const { endpoint } = await new Promise<{ endpoint: string }>((resolve, reject) => {
+      child.once('message', (message) => resolve(message as { endpoint: string }));
+      child.once('exit', (code) => reject(new Error(`the local SQS process exited with ${code}`)));
+    });
+    // No SDK retries: a request cut by the kill must fail, not be sent again to the next server.
+    const burstClient = new SQSClient({ endpoint, region: 'eu-west-3', credentials: CREDENTIALS, maxAttempts: 1 });
+    const { QueueUrl: queueUrl } = await burstClient.send(new CreateQueueCommand({ QueueName: 'killed', Attributes: { VisibilityTimeout: '600' } }));
+
+    // Every message SendMessage answered for, by body; those whose delete was answered too.
+    const sent = new Set<string>();
+    const deleted = new Set<string>();
+    const KILL_AFTER = 1_500;
+    let killed = false;
+    let next = 0;
+    const sender = async () => {
+      while (!killed) {
+        const body = `message-${next++}`;
+        const batch = next % 3 === 0;
+        try {
+          if (batch) {
+            const bodies = [body, `${body}-b`, `${body}-c`];
+            const { Successful } = await burstClient.send(new SendMessageBatchCommand({
+              QueueUrl: queueUrl, Entries: bodies.map((text, index) => ({ Id: String(index), MessageBody: text })),
+            }));
+            for (const entry of Successful ?? []) sent.add(bodies[Number(entry.Id)]!);
+          } else {
+            await burstClient.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body }));
+            sent.add(body);
+          }
+        } catch {
+          // cut by the kill: not acknowledged, may or may not be there
+        }
+        if (sent.size >= KILL_AFTER && !killed) {
+          killed = true;
+          child.kill('SIGKILL');
+        }
+      }
+    };
+    // Receives change messages in place (in flight) and deletes remove some: both are journaled.
+    const consumer = async () => {
+      while (!killed) {
+        try {
+          const { Messages = [] } = await burstClient.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10 }));
+          const toDelete = Messages.filter((_, index) => index % 2 === 0);
+          if (toDelete.length === 0) continue;
+          await burstClient.send(new DeleteMessageBatchCommand({
+            QueueUrl: queueUrl, Entries: toDelete.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle! })),
+          }));
+          for (const message of toDelete) deleted.add(message.Body!);
+        } catch {
+          // cut by the kill
+        }
+      }
+    };
+    await Promise.all([...Array.from({ length: 20 }, sender), consumer(), consumer()]);
+    await exited;
+    burstClient.destroy();
+
+    // Restarted an hour later: every message in flight at the kill is visible again.
+    const restarted = new LocalSqs({ dataDir: killedDir, clock: { now: () => new Date(Date.now() + 3_600_000) } });
+    const restartedEndpoint = (await restarted.start()).endpoint;
+    const reader = new SQSClient({ endpoint: restartedEndpoint, region: 'eu-west-3', credentials: CREDENTIALS });
+    try {
+      const found = new Set<string>();
+      for (;;) {
+        const { Messages = [] } = await reader.send(new ReceiveMessageCommand({ QueueUrl: restarted.queueUrl('killed'), MaxNumberOfMessages: 10 }));
+        if (Messages.length === 0) break;
+        for (const message of Messages) found.add(message.Body!);
+      }
+      expect(sent.size).toBeGreaterThanOrEqual(KILL_AFTER);
+      expect(deleted.size).toBeGreaterThan(0);
+      expect([...sent].filter((body) => !deleted.has(body) && !found.has(body))).toEqual([]);
+      expect([...deleted].filter((body) => found.has(body))).toEqual([]);
+    } finally {
+      reader.destroy();
+      await restarted.stop();
+      await rm(killedDir, { recursive: true, force: true });
+    }
   });
 
   it('ends pending long polls on stop, with no message', async () => {
