@@ -78,7 +78,7 @@ function markdown(results: Results): string {
     '|---|---|---|---|---|---|',
     ...rows,
     '',
-    'Rerun: `npm run bench` (all, about 4 minutes), or one figure: `npm run bench -- webhook-ack` '
+    'Rerun: `npm run bench` (all, 3-4 minutes), or one figure: `npm run bench -- webhook-ack` '
       + `(${SCRIPTS.map((s) => s.name).join(', ')}).`,
     '',
     '## Notes',
