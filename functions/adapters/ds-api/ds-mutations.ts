@@ -48,8 +48,6 @@ export function mutationRequest(dossierId: string, instructeurId: string, mutati
 export interface DsMutationsOptions extends DsGraphqlClientOptions {
   /** The instructeur DS records as the author of each change (GraphQL id). */
   instructeurId: string;
-  /** Taken by every request of this writer, retries included (default: 380 a minute, bursts of 10). */
-  bucket?: TokenBucket;
 }
 
 interface Payload {
@@ -64,8 +62,10 @@ export class DsMutations implements DsDecisionWriter {
   requests = 0;
 
   constructor(options: DsMutationsOptions) {
-    const { instructeurId, bucket, ...clientOptions } = options;
-    const pacer = bucket ?? clientOptions.pacer ?? new TokenBucket(undefined, undefined, options.now, options.sleep);
+    const { instructeurId, ...clientOptions } = options;
+    // Every request of this writer, retries included, takes a token: the given pacer, or by
+    // default 380 a minute in bursts of 10.
+    const pacer = clientOptions.pacer ?? new TokenBucket(undefined, undefined, options.now, options.sleep);
     this.client = new DsGraphqlClient({ userAgent: 'ds-selection-write-back', ...clientOptions, pacer });
     this.instructeurId = instructeurId;
   }
