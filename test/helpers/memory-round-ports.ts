@@ -132,14 +132,6 @@ export class MemoryRoundRepository implements RoundRepository {
     return review ? clone(review) : undefined;
   }
 
-  async listReviewerReviews(roundId: string, reviewerId: string) {
-    await this.enter('listReviewerReviews');
-    return [...this.reviews.values()]
-      .filter((r) => r.roundId === roundId && r.reviewerId === reviewerId)
-      .sort((a, b) => a.dossierNumber - b.dossierNumber)
-      .map(clone);
-  }
-
   async putAssignments(assignments: AssignmentRecord[]) {
     await this.enter('putAssignments');
     for (const a of assignments) this.assignments.set(`${a.roundId}|${a.dossierNumber}|${a.reviewerId}`, clone(a));

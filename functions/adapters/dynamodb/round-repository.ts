@@ -406,11 +406,6 @@ export class DynamoRoundRepository implements RoundRepository {
     return Item ? withoutStorageAttributes<ReviewRecord>(Item) : undefined;
   }
 
-  /** Index query on gsi1 (`REVIEWER#<id>`, `REVIEW#<round>#...`): eventually consistent in AWS. */
-  async listReviewerReviews(roundId: string, reviewerId: string): Promise<ReviewRecord[]> {
-    return this.listReviewerItems<ReviewRecord>(reviewerId, `${SK_PREFIX.review}${keyPart('round id', roundId)}#`);
-  }
-
   /** Index query on gsi1 (`REVIEWER#<id>`, `ROUND#<round>#...`), ordered by dossier. */
   async listReviewerAssignments(roundId: string, reviewerId: string): Promise<AssignmentRecord[]> {
     return this.listReviewerItems<AssignmentRecord>(reviewerId, `${ROUND_KEY_PREFIX}${keyPart('round id', roundId)}#`);

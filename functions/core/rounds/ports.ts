@@ -48,8 +48,6 @@ export interface RoundRepository {
   /** One review, read consistently. */
   getReview(roundId: string, dossierNumber: number, reviewerId: string): Promise<ReviewRecord | undefined>;
   listReviews(roundId: string): Promise<ReviewRecord[]>;
-  /** One reviewer's reviews in one round, ordered by dossier. */
-  listReviewerReviews(roundId: string, reviewerId: string): Promise<ReviewRecord[]>;
 
   /**
    * Claims a notification before sending it: creates the record with status `sending` only if
